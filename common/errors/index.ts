@@ -1,0 +1,4 @@
+export { fromServiceError, REASON_TRAILER, toGrpcStatus, toServiceError } from './grpc.js';
+export { type ErrorDetails, isMeshError, MeshError } from './mesh-error.js';
+export { ERROR_CODES, ERROR_REGISTRY, type ErrorCode } from './registry.js';
+export { grpcStatusName, renderErrorsMarkdown } from './render-docs.js';

@@ -1,0 +1,34 @@
+import type { Stores } from '../../common/stores/index.js';
+import { PageTokenCodec } from '../shared/page-token.js';
+import { MemoryAgreementStore } from './agreement-store.js';
+import { MemoryAuditStore } from './audit-store.js';
+import { MemoryCatalogStore } from './catalog-store.js';
+import { MemoryDeviceStore } from './device-store.js';
+import { MemoryKeyStore } from './key-store.js';
+import { MemoryRecordStore } from './record-store.js';
+
+export {
+  MemoryAgreementStore,
+  MemoryAuditStore,
+  MemoryCatalogStore,
+  MemoryDeviceStore,
+  MemoryKeyStore,
+  MemoryRecordStore,
+};
+
+/**
+ * Every store in memory: for tests, fakes and simulations that need no persistence.
+ * Page tokens are signed with a secret of this bundle, so they die with it.
+ */
+export function openMemoryStores(): Stores {
+  const tokens = PageTokenCodec.random();
+  return {
+    keys: new MemoryKeyStore(tokens),
+    devices: new MemoryDeviceStore(tokens),
+    catalog: new MemoryCatalogStore(tokens),
+    records: new MemoryRecordStore(),
+    audit: new MemoryAuditStore(tokens),
+    agreements: new MemoryAgreementStore(tokens),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,61 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalize } from '../../common/canonical-json.js';
+
+// Full Unicode strings (surrogate pairs included, lone surrogates never) for keys and values.
+const json = fc.jsonValue({ stringUnit: 'binary', maxDepth: 4 });
+
+/** Rebuilds every object with its members inserted in an order chosen by `seed`. */
+function reorder(value: unknown, seed: number): unknown {
+  if (Array.isArray(value)) return value.map((item) => reorder(item, seed));
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  const weight = (key: string) => {
+    let h = seed;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x9e3779b1);
+    return h;
+  };
+  entries.sort(([a], [b]) => weight(a) - weight(b));
+  return Object.fromEntries(entries.map(([key, item]) => [key, reorder(item, seed)]));
+}
+
+/** An independent model of JCS: member names sorted by UTF-16 code units, then JSON.stringify. */
+function sortedStringify(value: unknown): string {
+  const sortDeep = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortDeep);
+    if (v === null || typeof v !== 'object') return v;
+    const keys = Object.keys(v).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return Object.fromEntries(keys.map((key) => [key, sortDeep((v as Record<string, unknown>)[key])]));
+  };
+  return JSON.stringify(sortDeep(value));
+}
+
+describe('canonicalize properties', () => {
+  it('is a fixed point: canonicalizing the parsed canonical form gives it back', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        const canonical = canonicalize(value);
+        expect(canonicalize(JSON.parse(canonical))).toBe(canonical);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('does not depend on the order members were inserted in', () => {
+    fc.assert(
+      fc.property(json, fc.integer(), (value, seed) => {
+        expect(canonicalize(reorder(value, seed))).toBe(canonicalize(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees with sorting members by UTF-16 code units and serializing as ECMAScript does', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(canonicalize(value)).toBe(sortedStringify(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,222 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AuditEntry, GENESIS_PREV_HASH } from '../../common/stores/audit-store.js';
+import { openSqliteStores } from '../../stores/sqlite/index.js';
+import { auditHash, CITY, JOB_ID, manifestLine } from './fixtures/crash-manifest.mjs';
+
+/*
+ * kill -9 an importer between (and inside) its transactions, reopen the file, and check
+ * that what the checkpoint says was imported is exactly what is in the database.
+ */
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const importer = fileURLToPath(new URL('./fixtures/crash-importer.mjs', import.meta.url));
+const compiledEntry = join(root, 'dist/stores/sqlite/index.js');
+const TOTAL_LINES = 50_000;
+const LINES_PER_BATCH = 250;
+
+/** `.ts` files under the folders the compiled SQLite stores are built from. */
+function sources(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? sources(join(dir, e.name))
+      : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')
+        ? [join(dir, e.name)]
+        : [],
+  );
+}
+
+/**
+ * The child runs compiled code (bare Node cannot run TypeScript), so compile when dist is
+ * missing or older than any source it needs. tsc's exit status is ignored on purpose: it
+ * still emits when unrelated files in the tree do not type-check yet; what matters is that
+ * our output exists and is fresh.
+ */
+function ensureCompiled(): void {
+  const stale = ['stores', 'common/stores', 'common/errors', 'common/ids'].flatMap(sources).some((src) => {
+    const out = join(root, 'dist', src.replace(/\.ts$/, '.js'));
+    return !existsSync(out) || statSync(out).mtimeMs < statSync(join(root, src)).mtimeMs;
+  });
+  if (stale) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+  if (!existsSync(compiledEntry))
+    throw new Error(`${relative(root, compiledEntry)} is missing after tsc; run npx tsc -p tsconfig.json`);
+}
+
+type Run = { code: number | null; signal: NodeJS.Signals | null; batches: number; stderr: string };
+
+/**
+ * Runs the importer; with `killAfter`, SIGKILLs it a moment after it reports that many
+ * batches; with `dieMidBatch`, the importer kills itself inside an uncommitted batch.
+ */
+function runImporter(path: string, killAfter?: number, dieMidBatch = false): Promise<Run> {
+  const args = [
+    importer,
+    path,
+    String(TOTAL_LINES),
+    String(LINES_PER_BATCH),
+    ...(dieMidBatch ? ['die-mid-batch'] : []),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let batches = 0;
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    if (!line.startsWith('batch ')) return;
+    batches++;
+    // A random few milliseconds later the child is usually inside its next transaction.
+    if (batches === killAfter) setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 4));
+  });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, batches, stderr })));
+}
+
+/** What the first `lines` lines of the manifest must have produced: the test's own oracle. */
+function expectedCounts(lines: number) {
+  const types = new Map<string, string>();
+  let inserted = 0;
+  let unchanged = 0;
+  let rejected = 0;
+  for (let i = 0; i < lines; i++) {
+    const line = manifestLine(i);
+    if (line.kind === 'invalid') {
+      rejected++;
+      continue;
+    }
+    const stored = types.get(line.deviceId);
+    if (stored === undefined) {
+      types.set(line.deviceId, line.type);
+      inserted++;
+    } else if (stored === line.type) unchanged++;
+    else rejected++;
+  }
+  return { linesDone: lines, inserted, unchanged, rejected };
+}
+
+/** Opens the file as a node would after a crash and checks that rows, checkpoint and audit chain agree. */
+async function verify(path: string): Promise<{ linesDone: number; auditEntries: number }> {
+  const stores = openSqliteStores(path);
+  try {
+    const checkpoint = await stores.devices.getImportCheckpoint(JOB_ID);
+    expect(checkpoint).toBeDefined();
+    const linesDone = checkpoint?.linesDone ?? 0;
+    expect(linesDone % LINES_PER_BATCH === 0 || linesDone === TOTAL_LINES).toBe(true);
+    expect(checkpoint).toMatchObject(expectedCounts(linesDone));
+    expect(await stores.devices.count({ city: CITY })).toBe(checkpoint?.inserted);
+
+    const entries: AuditEntry[] = [];
+    for (let from = 1; ; from += 1000) {
+      const chunk = await stores.audit.range(from, 1000);
+      entries.push(...chunk);
+      if (chunk.length < 1000) break;
+    }
+    let previous = { sequence: 0, hash: GENESIS_PREV_HASH, linesDone: 0 };
+    for (const entry of entries) {
+      expect(entry.sequence).toBe(previous.sequence + 1);
+      expect(entry.prevHash).toBe(previous.hash);
+      expect(entry.hash).toBe(auditHash(entry.sequence, entry.prevHash, entry.payload));
+      const logged = (JSON.parse(entry.payload) as { linesDone: number }).linesDone;
+      expect(logged).toBeGreaterThan(previous.linesDone);
+      previous = { sequence: entry.sequence, hash: entry.hash, linesDone: logged };
+    }
+    expect(await stores.audit.head()).toEqual({ sequence: entries.length, hash: previous.hash });
+    // The audit entry follows its batch in a separate transaction, so it may trail by one batch.
+    expect(previous.linesDone).toBeLessThanOrEqual(linesDone);
+    return { linesDone, auditEntries: entries.length };
+  } finally {
+    await stores.close();
+  }
+}
+
+function integrity(path: string): { check: string; journalMode: string } {
+  const db = new Database(path, { readonly: true });
+  try {
+    return {
+      check: db.pragma('integrity_check', { simple: true }) as string,
+      journalMode: db.pragma('journal_mode', { simple: true }) as string,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe('SQLite stores survive kill -9', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'citymesh-sqlite-crash-'));
+  beforeAll(ensureCompiled, 180_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('resumes an import after each crash with counts that equal the rows, and no gap in the audit chain', async () => {
+    const path = join(dir, 'resume.db');
+    let lastLinesDone = 0;
+    for (let crash = 0; crash < 3; crash++) {
+      const run = await runImporter(path, 2 + Math.floor(Math.random() * 10));
+      expect(run.signal, run.stderr).toBe('SIGKILL');
+      const { linesDone } = await verify(path);
+      expect(linesDone).toBeGreaterThan(lastLinesDone);
+      expect(linesDone).toBeLessThan(TOTAL_LINES);
+      lastLinesDone = linesDone;
+    }
+    const finish = await runImporter(path);
+    expect(finish.code, finish.stderr).toBe(0);
+    const { linesDone } = await verify(path);
+    expect(linesDone).toBe(TOTAL_LINES);
+    expect(integrity(path)).toEqual({ check: 'ok', journalMode: 'wal' });
+  }, 120_000);
+
+  it('discards the batch a process was writing when it died, checkpoint included', async () => {
+    const path = join(dir, 'mid-batch.db');
+    const run = await runImporter(path, undefined, true);
+    expect(run.signal, run.stderr).toBe('SIGKILL');
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(1_000_000); // the dead transaction's pages reached the WAL
+    const { linesDone } = await verify(path);
+    expect(linesDone).toBe(4 * LINES_PER_BATCH);
+    const stores = openSqliteStores(path);
+    try {
+      expect((await stores.devices.list({ city: CITY, type: 'ghost' })).items).toEqual([]);
+    } finally {
+      await stores.close();
+    }
+    const finish = await runImporter(path);
+    expect(finish.code, finish.stderr).toBe(0);
+    expect((await verify(path)).linesDone).toBe(TOTAL_LINES);
+  }, 60_000);
+
+  it('reopens a crashed database with an ordinary open: the WAL is recovered, and writing goes on', async () => {
+    const path = join(dir, 'reopen.db');
+    const run = await runImporter(path, 1);
+    expect(run.signal, run.stderr).toBe('SIGKILL');
+    // The WAL outlives the killed process; the next open replays or discards it.
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    const { auditEntries } = await verify(path);
+    expect(integrity(path)).toEqual({ check: 'ok', journalMode: 'wal' });
+    const stores = openSqliteStores(path);
+    try {
+      const head = await stores.audit.head();
+      expect(head.sequence).toBe(auditEntries);
+      const payload = '{"after":"crash"}';
+      const sequence = head.sequence + 1;
+      await stores.audit.append([
+        {
+          sequence,
+          at: new Date(0),
+          kind: 'node.restarted',
+          actor: 'test',
+          payload,
+          prevHash: head.hash,
+          hash: auditHash(sequence, head.hash, payload),
+        },
+      ]);
+      expect((await stores.audit.head()).sequence).toBe(sequence);
+    } finally {
+      await stores.close();
+    }
+  }, 60_000);
+});
