@@ -22,7 +22,16 @@ export function createLogger(init: LoggerInit): Logger {
       name: init.name,
       level: init.level ?? 'info',
       redact: {
-        paths: ['token', 'joinToken', 'privateKey', 'privateKeyPem', 'password', 'authorization', '*.token', '*.privateKeyPem'],
+        paths: [
+          'token',
+          'joinToken',
+          'privateKey',
+          'privateKeyPem',
+          'password',
+          'authorization',
+          '*.token',
+          '*.privateKeyPem',
+        ],
         censor: '[redacted]',
       },
     },

@@ -1,4 +1,4 @@
-import { Metadata, type ServiceError, type StatusObject, status as GrpcStatus } from '@grpc/grpc-js';
+import { status as GrpcStatus, Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { MeshError } from './mesh-error.js';
 import { ERROR_REGISTRY, type ErrorCode } from './registry.js';
 

@@ -13,8 +13,8 @@ import {
   validateCheckpoint,
   validateReceipt,
 } from '../shared/audit-rules.js';
-import { sameContent } from '../shared/content-key.js';
 import { clone } from '../shared/clone.js';
+import { sameContent } from '../shared/content-key.js';
 import { alreadyExists } from '../shared/errors.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';
 import { requireInteger } from '../shared/validate.js';

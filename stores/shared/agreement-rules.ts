@@ -6,8 +6,8 @@ import type {
   NewAgreement,
   TransitionRequest,
 } from '../../common/stores/agreement-store.js';
-import { sameContent } from './content-key.js';
 import { clone } from './clone.js';
+import { sameContent } from './content-key.js';
 import { alreadyExists } from './errors.js';
 import { optionalDate, optionalText, requireDate, requireInteger, requireOneOf, requireText } from './validate.js';
 

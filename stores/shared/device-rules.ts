@@ -8,8 +8,8 @@ import {
   type ImportProgress,
   MAX_DEVICE_CREDENTIALS,
 } from '../../common/stores/device-store.js';
-import { contentKey } from './content-key.js';
 import { clone } from './clone.js';
+import { contentKey } from './content-key.js';
 import {
   malformed,
   requireDate,

@@ -1,12 +1,12 @@
 import type { CatalogEntry, CatalogFilter, CatalogStore } from '../../common/stores/catalog-store.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
-import { contentKey, sameContent } from '../shared/content-key.js';
 import {
   catalogEntryNotFound,
   catalogSearchText,
   checkCatalogFilter,
   validateCatalogEntry,
 } from '../shared/catalog-rules.js';
+import { contentKey, sameContent } from '../shared/content-key.js';
 import { alreadyExists } from '../shared/errors.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';
 import { versionKey } from '../shared/semver.js';

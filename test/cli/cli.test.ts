@@ -8,7 +8,15 @@ import { renderErrorsMarkdown } from '../../common/errors/index.js';
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await run(['node', 'citymesh', ...args], { out: (s) => void (out += s), err: (s) => void (err += s) });
+  const io = {
+    out: (s: string) => {
+      out += s;
+    },
+    err: (s: string) => {
+      err += s;
+    },
+  };
+  const code = await run(['node', 'citymesh', ...args], io);
   return { code, out, err };
 }
 

@@ -1,6 +1,12 @@
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { fromServiceError, MeshError, REASON_TRAILER, toGrpcStatus, toServiceError } from '../../common/errors/index.js';
+import {
+  fromServiceError,
+  MeshError,
+  REASON_TRAILER,
+  toGrpcStatus,
+  toServiceError,
+} from '../../common/errors/index.js';
 
 describe('mapping errors to gRPC', () => {
   it('carries the reason in a trailer and maps it to its canonical status', () => {

@@ -17,13 +17,18 @@ function codeAndField(fn: () => unknown): { code: string; field: unknown; messag
 describe('decoding protobuf input', () => {
   it('round-trips a valid message', () => {
     const bytes = DescribeEntryRequest.encode({ id: 'jjj/beijing/transport/bus-stops@1.0.0' }).finish();
-    expect(decodeMessage(DescribeEntryRequest, 'DescribeEntryRequest', bytes).id).toBe('jjj/beijing/transport/bus-stops@1.0.0');
+    expect(decodeMessage(DescribeEntryRequest, 'DescribeEntryRequest', bytes).id).toBe(
+      'jjj/beijing/transport/bus-stops@1.0.0',
+    );
   });
 
   it.each([
     ['truncated length prefix', Uint8Array.from([0x0a, 0x20, 0x61])],
     ['invalid wire type 7', Uint8Array.from([0x0f, 0x01])],
-    ['varint that never ends', Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
+    [
+      'varint that never ends',
+      Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    ],
   ])('refuses %s with MALFORMED_REQUEST naming the message', (_name, bytes) => {
     const r = codeAndField(() => decodeMessage(PublishEntryRequest, 'PublishEntryRequest', bytes));
     expect(r.code).toBe('MALFORMED_REQUEST');
