@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { MeshError } from '../common/errors/index.js';
 import pkg from '../package.json' with { type: 'json' };
+import { registerAnchorCommands } from './commands/anchor.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerErrorsCommand } from './commands/errors.js';
 import { registerIdsCommands } from './commands/ids.js';
+import { registerNodeCommands } from './commands/node.js';
 import { registerRegionsCommands } from './commands/regions.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStoreCommands } from './commands/store.js';
@@ -21,9 +23,11 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  registerAnchorCommands(program, io);
   registerConfigCommands(program, io);
   registerErrorsCommand(program, io);
   registerIdsCommands(program, io);
+  registerNodeCommands(program, io);
   registerRegionsCommands(program, io);
   registerSimulateCommand(program, io, setExitCode);
   registerStoreCommands(program, io);

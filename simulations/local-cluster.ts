@@ -1,13 +1,28 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { Clock } from '../common/clock.js';
-import { districtsOf, getCluster, levelOf } from '../common/ids/index.js';
-import type { Device } from '../common/stores/index.js';
-import { loadNodeConfig } from '../nodes/config.js';
-import { openSqliteStores } from '../stores/index.js';
+import { isMeshError } from '../common/errors/index.js';
+import { getCluster } from '../common/ids/index.js';
+import { TrustState } from '../nodes/index.js';
 import { CheckRecorder, expectThat } from './checks.js';
+import { runCli, startCli, stopProcess } from './processes.js';
 import type { CheckResult, SimulationReport } from './report.js';
+import { summarizeLatencies } from './report.js';
+
+const MARKER = '.citymesh-simulation';
+
+/** Empties the work dir, but only one this job created: never a folder of the user's. */
+function prepareWorkDir(work: string): void {
+  if (existsSync(work) && readdirSync(work).length > 0) {
+    if (!existsSync(join(work, MARKER))) {
+      throw new Error(`${work} is not empty and was not made by citymesh simulate; choose another --work-dir`);
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, MARKER), 'created by citymesh simulate; emptied on the next run\n');
+}
 
 /** Options of {@link runLocalCluster}. */
 export interface LocalClusterInit {
@@ -15,123 +30,153 @@ export interface LocalClusterInit {
   cluster: string;
   /** How many of its cities, in the cluster's order. */
   cities: number;
-  /** Working directory; each city gets `<workDir>/<cluster>/<city>/`. */
+  /** Working directory; emptied, then holds the anchor and one folder per city. */
   workDir: string;
+  /** Port of the anchor; each city i gets `basePort + 10 (i + 1)` and the next. */
+  basePort?: number;
   clock: Clock;
   /** Called as each check finishes: progress for the person watching. */
   onCheck?: (result: CheckResult) => void;
 }
 
-const BASE_PORT = 7100;
-const SAMPLE_DEVICES = 200;
-
 /**
- * The local cluster job. Today it prepares every city's embedded store and node
- * configuration and proves each store round-trips devices, catalog and records; the
- * anchor and node processes are added to this job as they land.
+ * The local cluster job: an anchor and every city as separate processes on loopback,
+ * each city with its own embedded store. Cities enrol with one-time tokens, verify each
+ * other through the anchor (the trust matrix), see a revocation, and keep serving on
+ * cached metadata while the anchor is down.
  */
 export async function runLocalCluster(init: LocalClusterInit): Promise<SimulationReport> {
   const started = init.clock.nowMs();
   const cluster = getCluster(init.cluster);
-  if (!Number.isInteger(init.cities) || init.cities < 1 || init.cities > cluster.cities.length) {
-    throw new RangeError(`--cities must be between 1 and ${cluster.cities.length} for cluster ${cluster.id}`);
+  if (!Number.isInteger(init.cities) || init.cities < 2 || init.cities > cluster.cities.length) {
+    throw new RangeError(`--cities must be between 2 and ${cluster.cities.length} for cluster ${cluster.id}`);
   }
-  const cities = cluster.cities.slice(0, init.cities);
+  const cities = cluster.cities.slice(0, init.cities).map((c) => c.id);
   const checks = new CheckRecorder(init.onCheck);
+  const basePort = init.basePort ?? 7100;
+  const work = init.workDir;
+  prepareWorkDir(work);
 
-  for (const [i, city] of cities.entries()) {
-    const dir = join(init.workDir, cluster.id, city.id);
-    mkdirSync(dir, { recursive: true });
-    const configFile = join(dir, 'node.yaml');
-    await checks.check(`config.${city.id}`, () => {
-      writeFileSync(configFile, stringify(nodeConfigFor(cluster.id, city.id, dir, BASE_PORT + i * 2)));
-      const config = loadNodeConfig(configFile);
-      return `node config valid: gRPC ${config.node.listen.port}, https ${config.node.listen.httpsPort}`;
+  const trust: Record<string, Record<string, boolean>> = {};
+  const metrics: SimulationReport['metrics'] = {};
+  let anchor: ChildProcess | undefined;
+  let anchorUrl = '';
+  try {
+    await checks.check('anchor.start', async () => {
+      await runCli(['anchor', 'init', '--cluster', cluster.id, '--dir', 'anchor', '--port', String(basePort)], work);
+      const serving = await startCli(['anchor', 'serve', '--dir', 'anchor'], work, /serving at (https:\/\/\S+)/);
+      anchor = serving.child;
+      anchorUrl = serving.match[1]!;
+      return `anchor of ${cluster.id} serving at ${anchorUrl} (separate process ${serving.child.pid})`;
     });
-    await checks.check(`store.${city.id}`, async () => {
-      const stores = openSqliteStores(join(dir, 'node.db'));
-      try {
-        const now = init.clock.now();
-        const devices = sampleDevices(city.id, city.region, now);
-        const first = await stores.devices.importBatch(devices);
-        const again = await stores.devices.importBatch(devices);
-        expectThat(
-          again.inserted === 0 && again.unchanged === devices.length,
-          `re-import was not idempotent: ${JSON.stringify(again)}`,
+    const joinMs: number[] = [];
+    const joinStart = init.clock.nowMs();
+    for (const [i, city] of cities.entries()) {
+      const port = basePort + 10 * (i + 1);
+      await checks.check(`enrol.${city}`, async () => {
+        const token = (await runCli(['anchor', 'invite', '--dir', 'anchor', '--city', city], work))
+          .trim()
+          .split('\n')
+          .at(-1)!;
+        const t0 = init.clock.nowMs();
+        const out = await runCli(
+          [
+            'node',
+            'join',
+            '--dir',
+            city,
+            '--anchor',
+            anchorUrl,
+            '--token',
+            token,
+            '--endpoint',
+            `localhost:${port}`,
+            '--entity-id',
+            `https://localhost:${port + 1}`,
+          ],
+          work,
         );
-        const counted = await stores.devices.count({ city: city.id });
-        expectThat(counted === devices.length, `expected ${devices.length} devices, found ${counted}`);
-        const id = `${cluster.id}/${city.id}/data-office/air-quality`;
-        await stores.catalog.put({
-          id,
-          version: '1.0.0',
-          kind: 'dataset',
-          title: `${city.name} air quality`,
-          description: 'hourly readings of the city air quality stations',
-          ownerOrg: 'data-office',
-          city: city.id,
-          industry: 'environment',
-          regionCode: city.region,
-          level: levelOf(city.region),
-          classification: 'public',
-          schema: { type: 'object', properties: { station: { type: 'string' }, pm25: { type: 'number' } } },
-          license: 'CC-BY-4.0',
-          requiresAgreement: false,
-          publishedAt: now,
-        });
-        const entry = await stores.catalog.get(id);
-        expectThat(entry?.version === '1.0.0', `catalog entry ${id} did not read back`);
-        return `${first.inserted + first.unchanged} devices (re-import idempotent), catalog entry ${id}`;
-      } finally {
-        await stores.close();
+        joinMs.push(init.clock.nowMs() - t0);
+        return out.trim();
+      });
+    }
+    metrics['enrol'] = summarizeLatencies(joinMs, init.clock.nowMs() - joinStart);
+
+    const states = new Map<string, TrustState>();
+    for (const city of cities) {
+      const state = await TrustState.load(join(work, city), init.clock);
+      await state.refresh();
+      states.set(city, state);
+    }
+    for (const from of cities) {
+      trust[from] = {};
+      for (const to of cities) {
+        if (to === from) continue;
+        try {
+          await states.get(from)!.verifyPeerCity(to);
+          trust[from]![to] = true;
+        } catch {
+          trust[from]![to] = false;
+        }
       }
+    }
+    await checks.check('trust.matrix', () => {
+      const failed = Object.entries(trust).flatMap(([a, row]) =>
+        Object.entries(row)
+          .filter(([, ok]) => !ok)
+          .map(([b]) => `${a}→${b}`),
+      );
+      expectThat(failed.length === 0, `not verified: ${failed.join(', ')}`);
+      return `${cities.length * (cities.length - 1)} ordered pairs verified each other's statement, CA and membership`;
     });
+
+    const revoked = cities.at(-1)!;
+    await checks.check('revocation.refused-everywhere', async () => {
+      const t0 = init.clock.nowMs();
+      await runCli(['anchor', 'revoke', 'city', revoked, '--dir', 'anchor', '--reason', 'simulated compromise'], work);
+      const reachMs: number[] = [];
+      for (const city of cities.filter((c) => c !== revoked)) {
+        const state = states.get(city)!;
+        await state.refresh();
+        reachMs.push(init.clock.nowMs() - t0);
+        try {
+          await state.verifyPeerCity(revoked);
+          throw new Error(`${city} still trusts ${revoked}`);
+        } catch (err) {
+          if (!isMeshError(err, 'CITY_REVOKED')) throw err;
+        }
+      }
+      metrics['revocation.reach'] = summarizeLatencies(reachMs, init.clock.nowMs() - t0);
+      return `every other city refuses ${revoked} (CITY_REVOKED) after one metadata pull`;
+    });
+
+    await checks.check('offline.serves-on-cached-metadata', async () => {
+      if (anchor) await stopProcess(anchor);
+      anchor = undefined;
+      const state = states.get(cities[0]!)!;
+      try {
+        await state.refresh();
+        throw new Error('the anchor still answered after it was stopped');
+      } catch (err) {
+        if (!isMeshError(err, 'ANCHOR_UNAVAILABLE')) throw err;
+      }
+      const budget = state.offlineBudgetSeconds();
+      expectThat(budget > 0 && state.metadata.members.length === cities.length, 'cached metadata not usable');
+      return `anchor down: ${cities[0]} serves on metadata v${state.metadata.version}, ${budget} s of offline budget left`;
+    });
+  } finally {
+    if (anchor) await stopProcess(anchor);
   }
 
   return {
     cluster: cluster.id,
-    cities: cities.map((c) => c.id),
-    trust: {},
+    cities,
+    trust,
     interop: {},
     checks: checks.results,
-    metrics: {},
+    metrics,
     startedAt: new Date(started).toISOString(),
     durationMs: init.clock.nowMs() - started,
     passed: checks.passed,
   };
-}
-
-function nodeConfigFor(cluster: string, city: string, dir: string, port: number): object {
-  return {
-    mode: 'development',
-    node: {
-      cluster,
-      city,
-      nodeName: 'n1',
-      entityId: `https://localhost:${port + 1}`,
-      anchorUrl: 'https://localhost:7000',
-      listen: { host: '127.0.0.1', port, httpsPort: port + 1 },
-      dataDir: dir,
-      store: { kind: 'sqlite', path: join(dir, 'node.db') },
-    },
-  };
-}
-
-/** Devices spread over the city's districts (or the city itself when none are bundled). */
-function sampleDevices(city: string, region: string, now: Date): Device[] {
-  const districts = districtsOf(city).map((d) => d.code);
-  const regions = districts.length > 0 ? districts : [region];
-  const industries = ['environment', 'transport', 'public-safety', 'health'];
-  return Array.from({ length: SAMPLE_DEVICES }, (_, i) => ({
-    city,
-    deviceId: `sensor-${String(i).padStart(5, '0')}`,
-    type: 'air-quality-station',
-    industry: industries[i % industries.length]!,
-    regionCode: regions[i % regions.length]!,
-    ownerOrg: 'data-office',
-    status: 'active' as const,
-    credentials: [],
-    createdAt: now,
-    updatedAt: now,
-  }));
 }

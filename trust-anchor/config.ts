@@ -11,6 +11,10 @@ export const DEFAULT_METADATA_LIFETIME_SECONDS = 24 * 60 * 60;
 export const DEFAULT_CERTIFICATE_LIFETIME_HOURS = 24;
 /** Longest certificate lifetime accepted (30 days). */
 export const MAX_CERTIFICATE_LIFETIME_HOURS = 720;
+/** Default lifetime of a city intermediate CA (renewed through the anchor). */
+export const DEFAULT_CITY_CA_LIFETIME_HOURS = 7 * 24;
+/** Longest city intermediate CA the anchor signs. */
+export const MAX_CITY_CA_LIFETIME_HOURS = 365 * 24;
 /** Default lifetime of a one-time join token (1 h). */
 export const DEFAULT_JOIN_TOKEN_LIFETIME_SECONDS = 60 * 60;
 /** Longest join token lifetime accepted (7 days): a token left lying around is a way in. */
@@ -33,6 +37,13 @@ const anchorSchema = z
       .min(1)
       .max(MAX_CERTIFICATE_LIFETIME_HOURS)
       .default(DEFAULT_CERTIFICATE_LIFETIME_HOURS),
+    /** Lifetime of the city intermediate CAs; nodes issue their own certificates from them. */
+    cityCaLifetimeHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CITY_CA_LIFETIME_HOURS)
+      .default(DEFAULT_CITY_CA_LIFETIME_HOURS),
     joinTokenLifetimeSeconds: z
       .number()
       .int()
@@ -46,21 +57,35 @@ const fileSchema = z.object({ ...serviceModeShape, anchor: anchorSchema }).stric
 
 /**
  * Named cross-field checks of the anchor config, run after every field is valid.
- * `offline-budget-within-certificate-lifetime`: while the anchor is unreachable nodes
- * cannot renew certificates, so cached metadata outliving them would promise an
- * offline budget the certificates cannot keep.
+ * `offline-budget-within-city-ca-lifetime`: nodes renew their own certificates from their
+ * city CA, but only the anchor renews a city CA; cached metadata outliving the city CA
+ * would promise an offline budget the CA cannot keep.
+ * `city-ca-outlives-certificates`: a city CA must be able to issue at least one full
+ * node certificate.
  */
 export const TRUST_ANCHOR_CONFIG_CHECKS: readonly CrossFieldCheck<z.output<typeof fileSchema>>[] = [
   devDefaultsRefusedInProduction,
   httpsOnly('entity-id-https', ['anchor', 'entityId'], (config) => config.anchor.entityId),
   {
-    rule: 'offline-budget-within-certificate-lifetime',
+    rule: 'offline-budget-within-city-ca-lifetime',
     check: ({ anchor }) =>
-      anchor.metadataLifetimeSeconds > anchor.certificateLifetimeHours * 3600
+      anchor.metadataLifetimeSeconds > anchor.cityCaLifetimeHours * 3600
         ? [
             {
               path: ['anchor', 'metadataLifetimeSeconds'],
-              message: `(${anchor.metadataLifetimeSeconds} s) must not exceed certificateLifetimeHours (${anchor.certificateLifetimeHours} h = ${anchor.certificateLifetimeHours * 3600} s)`,
+              message: `(${anchor.metadataLifetimeSeconds} s) must not exceed cityCaLifetimeHours (${anchor.cityCaLifetimeHours} h = ${anchor.cityCaLifetimeHours * 3600} s)`,
+            },
+          ]
+        : [],
+  },
+  {
+    rule: 'city-ca-outlives-certificates',
+    check: ({ anchor }) =>
+      anchor.certificateLifetimeHours > anchor.cityCaLifetimeHours
+        ? [
+            {
+              path: ['anchor', 'certificateLifetimeHours'],
+              message: `(${anchor.certificateLifetimeHours} h) must not exceed cityCaLifetimeHours (${anchor.cityCaLifetimeHours} h)`,
             },
           ]
         : [],

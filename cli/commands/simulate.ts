@@ -12,13 +12,15 @@ export function registerSimulateCommand(program: Command, io: CliIo, setExitCode
     .description('run a local city cluster on the embedded store and check it end to end')
     .option('--cluster <name>', 'bundled cluster: jjj, prd or yrd', 'jjj')
     .option('--cities <n>', 'how many of its cities', (v) => Number.parseInt(v, 10), 3)
-    .option('--work-dir <dir>', 'where the cities keep their stores', '.citymesh')
+    .option('--work-dir <dir>', 'where the anchor and cities keep their stores (emptied first)', '.citymesh')
+    .option('--base-port <port>', 'anchor port; cities use the ports above it', (v) => Number.parseInt(v, 10), 7100)
     .option('--report <file>', 'write the JSON report (contract: ARCHITECTURE.md "Contracts")')
-    .action(async (opts: { cluster: string; cities: number; workDir: string; report?: string }) => {
+    .action(async (opts: { cluster: string; cities: number; workDir: string; basePort: number; report?: string }) => {
       const report = await runLocalCluster({
         cluster: opts.cluster,
         cities: opts.cities,
         workDir: resolve(opts.workDir),
+        basePort: opts.basePort,
         clock: systemClock,
         onCheck: (c) => io.err(`${c.passed ? '✓' : '✗'} ${c.name}\n`),
       });

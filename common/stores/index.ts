@@ -5,6 +5,7 @@
  */
 
 import type { AgreementStore } from './agreement-store.js';
+import type { AnchorStore } from './anchor-store.js';
 import type { AuditStore } from './audit-store.js';
 import type { CatalogStore } from './catalog-store.js';
 import type { DeviceStore } from './device-store.js';
@@ -20,6 +21,15 @@ export type {
   NewAgreement,
   TransitionRequest,
 } from './agreement-store.js';
+export type {
+  AnchorIdentity,
+  AnchorMember,
+  AnchorNode,
+  AnchorStore,
+  JoinTokenRecord,
+  MetadataVersion,
+  Revocation,
+} from './anchor-store.js';
 export type { AuditCheckpoint, AuditEntry, AuditHead, AuditReceipt, AuditStore } from './audit-store.js';
 export { GENESIS_PREV_HASH } from './audit-store.js';
 export type { CatalogEntry, CatalogFilter, CatalogStore, Classification } from './catalog-store.js';
@@ -49,6 +59,8 @@ export type Stores = {
   readonly records: RecordStore;
   readonly audit: AuditStore;
   readonly agreements: AgreementStore;
+  /** Trust-anchor state; empty on city nodes. */
+  readonly anchor: AnchorStore;
   /** Closes the database; no store may be used afterwards. */
   close(): Promise<void>;
 };

@@ -1,6 +1,7 @@
 import type { Stores } from '../../common/stores/index.js';
 import { PageTokenCodec } from '../shared/page-token.js';
 import { MemoryAgreementStore } from './agreement-store.js';
+import { MemoryAnchorStore } from './anchor-store.js';
 import { MemoryAuditStore } from './audit-store.js';
 import { MemoryCatalogStore } from './catalog-store.js';
 import { MemoryDeviceStore } from './device-store.js';
@@ -9,6 +10,7 @@ import { MemoryRecordStore } from './record-store.js';
 
 export {
   MemoryAgreementStore,
+  MemoryAnchorStore,
   MemoryAuditStore,
   MemoryCatalogStore,
   MemoryDeviceStore,
@@ -29,6 +31,7 @@ export function openMemoryStores(): Stores {
     records: new MemoryRecordStore(),
     audit: new MemoryAuditStore(tokens),
     agreements: new MemoryAgreementStore(tokens),
+    anchor: new MemoryAnchorStore(),
     close: async () => {},
   };
 }

@@ -2,6 +2,7 @@ import { MeshError } from '../../common/errors/mesh-error.js';
 import type { Stores } from '../../common/stores/index.js';
 import { PageTokenCodec } from '../shared/page-token.js';
 import { SqliteAgreementStore } from './agreement-store.js';
+import { SqliteAnchorStore } from './anchor-store.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { SqliteCatalogStore } from './catalog-store.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
@@ -13,6 +14,7 @@ import { SqliteRecordStore } from './record-store.js';
 export { SCHEMA_VERSION } from './migrations.js';
 export {
   SqliteAgreementStore,
+  SqliteAnchorStore,
   SqliteAuditStore,
   SqliteCatalogStore,
   SqliteDeviceStore,
@@ -46,6 +48,7 @@ export function openSqliteStores(path: string): Stores {
       records: new SqliteRecordStore(db),
       audit: new SqliteAuditStore(db, tokens),
       agreements: new SqliteAgreementStore(db, tokens),
+      anchor: new SqliteAnchorStore(db),
       close: async () => {
         if (db.open) db.close();
       },

@@ -208,6 +208,105 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agreements_by_state ON agreements (state, id);
     `,
   },
+  {
+    version: 8,
+    name: 'trust-anchor',
+    // Like the audit triggers, these keep the anchor's promises against any writer: the
+    // identity is written once, a join token is used once and otherwise never changes,
+    // metadata versions are contiguous from 1 and never rewritten, revocations are
+    // permanent. The store checks the same rules first so callers get MeshErrors.
+    sql: `
+      CREATE TABLE anchor_identity (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        cluster TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        root_certificate_pem TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TRIGGER anchor_identity_no_update BEFORE UPDATE ON anchor_identity
+      BEGIN
+        SELECT RAISE(ABORT, 'the anchor identity is written once');
+      END;
+      CREATE TRIGGER anchor_identity_no_delete BEFORE DELETE ON anchor_identity
+      BEGIN
+        SELECT RAISE(ABORT, 'the anchor identity is written once');
+      END;
+      CREATE TABLE anchor_join_tokens (
+        token_id TEXT PRIMARY KEY,
+        city TEXT NOT NULL,
+        secret_sha256 TEXT NOT NULL CHECK (length(secret_sha256) = 64),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        used_by TEXT,
+        CHECK ((used_at IS NULL) = (used_by IS NULL))
+      );
+      CREATE TRIGGER anchor_join_tokens_used_once BEFORE UPDATE ON anchor_join_tokens
+      WHEN OLD.used_at IS NOT NULL
+        OR NEW.token_id IS NOT OLD.token_id
+        OR NEW.city IS NOT OLD.city
+        OR NEW.secret_sha256 IS NOT OLD.secret_sha256
+        OR NEW.created_at IS NOT OLD.created_at
+        OR NEW.expires_at IS NOT OLD.expires_at
+      BEGIN
+        SELECT RAISE(ABORT, 'a join token is used once and never changed otherwise');
+      END;
+      CREATE TABLE anchor_members (
+        city TEXT PRIMARY KEY,
+        region_code TEXT NOT NULL,
+        trust_domain TEXT NOT NULL,
+        joined_at INTEGER NOT NULL
+      );
+      CREATE TABLE anchor_nodes (
+        city TEXT NOT NULL REFERENCES anchor_members (city),
+        name TEXT NOT NULL,
+        spiffe_id TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        grpc_endpoint TEXT NOT NULL,
+        federation_jwks TEXT NOT NULL CHECK (json_valid(federation_jwks) AND json_type(federation_jwks) = 'array'),
+        ca_certificate_pem TEXT NOT NULL,
+        ca_serial TEXT NOT NULL,
+        enrolled_at INTEGER NOT NULL,
+        PRIMARY KEY (city, name)
+      );
+      CREATE TABLE anchor_metadata_versions (
+        version INTEGER PRIMARY KEY CHECK (version >= 1),
+        jwt TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TRIGGER anchor_metadata_versions_contiguous BEFORE INSERT ON anchor_metadata_versions
+      WHEN NEW.version IS NOT coalesce((SELECT max(version) FROM anchor_metadata_versions), 0) + 1
+      BEGIN
+        SELECT RAISE(ABORT, 'metadata version conflict');
+      END;
+      CREATE TRIGGER anchor_metadata_versions_no_update BEFORE UPDATE ON anchor_metadata_versions
+      BEGIN
+        SELECT RAISE(ABORT, 'metadata versions are append-only');
+      END;
+      CREATE TRIGGER anchor_metadata_versions_no_delete BEFORE DELETE ON anchor_metadata_versions
+      BEGIN
+        SELECT RAISE(ABORT, 'metadata versions are append-only');
+      END;
+      CREATE TABLE anchor_revocations (
+        kind TEXT NOT NULL CHECK (kind IN ('city', 'node', 'key', 'certificate')),
+        id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        version INTEGER NOT NULL REFERENCES anchor_metadata_versions (version),
+        PRIMARY KEY (kind, id)
+      );
+      CREATE INDEX anchor_revocations_by_version ON anchor_revocations (version, kind, id);
+      CREATE TRIGGER anchor_revocations_no_update BEFORE UPDATE ON anchor_revocations
+      BEGIN
+        SELECT RAISE(ABORT, 'revocations are permanent');
+      END;
+      CREATE TRIGGER anchor_revocations_no_delete BEFORE DELETE ON anchor_revocations
+      BEGIN
+        SELECT RAISE(ABORT, 'revocations are permanent');
+      END;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -41,7 +41,7 @@ const node = (overrides: Record<string, unknown> = {}, top: Record<string, unkno
 });
 
 describe('trust anchor config', () => {
-  it('fills production defaults: 24 h offline budget and certificates, 1 h join tokens', () => {
+  it('fills production defaults: 24 h offline budget and certificates, 7-day city CAs, 1 h join tokens', () => {
     const config = loadTrustAnchorConfig(anchor());
     expect(config).toEqual({
       mode: 'production',
@@ -53,6 +53,7 @@ describe('trust anchor config', () => {
         dataDir: '/var/lib/citymesh/anchor',
         metadataLifetimeSeconds: 86_400,
         certificateLifetimeHours: 24,
+        cityCaLifetimeHours: 168,
         joinTokenLifetimeSeconds: 3_600,
       },
     });
@@ -95,18 +96,28 @@ describe('trust anchor config', () => {
     expect(configIssuesOf(err).map((issue) => issue.rule)).toEqual(['dev-defaults-in-production', 'entity-id-https']);
   });
 
-  it('keeps the offline budget within the certificate lifetime', () => {
+  it('keeps the offline budget within the city CA lifetime', () => {
     const err = meshErrorOf(() =>
-      loadTrustAnchorConfig(anchor({ metadataLifetimeSeconds: 2 * 86_400, certificateLifetimeHours: 24 })),
+      loadTrustAnchorConfig(anchor({ metadataLifetimeSeconds: 2 * 86_400, cityCaLifetimeHours: 24 })),
     );
     expect(err.details).toMatchObject({
       path: 'anchor.metadataLifetimeSeconds',
-      rule: 'offline-budget-within-certificate-lifetime',
+      rule: 'offline-budget-within-city-ca-lifetime',
     });
     expect(
-      loadTrustAnchorConfig(anchor({ metadataLifetimeSeconds: 2 * 86_400, certificateLifetimeHours: 48 })).anchor
+      loadTrustAnchorConfig(anchor({ metadataLifetimeSeconds: 2 * 86_400, cityCaLifetimeHours: 48 })).anchor
         .metadataLifetimeSeconds,
     ).toBe(172_800);
+  });
+
+  it('refuses node certificates that would outlive their city CA', () => {
+    const err = meshErrorOf(() =>
+      loadTrustAnchorConfig(anchor({ certificateLifetimeHours: 48, cityCaLifetimeHours: 24 })),
+    );
+    expect(err.details).toMatchObject({
+      path: 'anchor.certificateLifetimeHours',
+      rule: 'city-ca-outlives-certificates',
+    });
   });
 
   const cases: [name: string, overrides: Record<string, unknown>, path: string, rule: string][] = [

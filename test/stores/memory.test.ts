@@ -1,6 +1,7 @@
 import type { Stores } from '../../common/stores/index.js';
 import { openMemoryStores } from '../../stores/memory/index.js';
 import { describeAgreementStoreCompliance } from '../compliance/agreement-store.js';
+import { describeAnchorStoreCompliance } from '../compliance/anchor-store.js';
 import { describeAuditStoreCompliance } from '../compliance/audit-store.js';
 import { describeCatalogStoreCompliance } from '../compliance/catalog-store.js';
 import { describeDeviceStoreCompliance } from '../compliance/device-store.js';
@@ -21,3 +22,4 @@ describeCatalogStoreCompliance('memory', openOne('catalog'));
 describeRecordStoreCompliance('memory', openOne('records'));
 describeAuditStoreCompliance('memory', openOne('audit'));
 describeAgreementStoreCompliance('memory', openOne('agreements'));
+describeAnchorStoreCompliance('memory', openOne('anchor'));

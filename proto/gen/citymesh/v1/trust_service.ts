@@ -90,15 +90,16 @@ export interface EnrolRequest {
    * label, `[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`.
    */
   nodeName: string;
-  /** Required. PKCS#10 CSR (PEM) for the city's intermediate CA. */
+  /** Required. PKCS#10 CSR (PEM) for the node's city intermediate CA (P-256). */
   caCsrPem: string;
-  /** Required. PKCS#10 CSR (PEM) for the node's X.509-SVID. */
-  nodeCsrPem: string;
-  /** Required. The city node's federation entity id: an https URL. */
+  /**
+   * Required. The city's federation entity id: an https URL shared by every node of the
+   * city.
+   */
   entityId: string;
   /**
-   * Required. The city's federation public keys, a JWK Set (RFC 7517) as JSON text;
-   * they go into the subordinate statement's `jwks`.
+   * Required. The node's federation public keys, a JWK Set (RFC 7517) as JSON text;
+   * they go into the city's subordinate statement's `jwks`.
    */
   federationJwks: string;
   /** Required. The node's gRPC endpoint as `host:port`, published in cluster metadata. */
@@ -110,40 +111,31 @@ export interface EnrolResponse {
   cluster: string;
   /** Required. The node's SPIFFE ID, `spiffe://<city>.<cluster>.citymesh/node/<n>`. */
   nodeId: string;
-  /**
-   * Required. The city's intermediate CA certificate, then the chain up to but
-   * excluding the root, PEM.
-   */
-  cityCaChainPem: string;
-  /**
-   * Required. The node certificate (leaf first), then its chain up to but excluding the
-   * root, PEM.
-   */
-  nodeCertificateChainPem: string;
+  /** Required. The node's city intermediate CA certificate, PEM, issued by the cluster root. */
+  cityCaPem: string;
   /** Required. The cluster root CA certificate(s), PEM: the X.509 trust bundle. */
   trustBundlePem: string;
   /** Required. The anchor's subordinate statement about the city, `entity-statement+jwt`. */
   subordinateStatement: string;
-  /** Required. The cluster metadata as a compact JWS, including the new member. */
+  /** Required. The cluster metadata as a compact JWS, including the new node. */
   clusterMetadata: string;
   /** Required. The anchor's federation entity id (https URL). */
   anchorEntityId: string;
+  /**
+   * Required. The anchor's federation public keys (active and next), a JWK Set as JSON
+   * text: the keys the node pins, received over TLS verified against the root pin.
+   */
+  anchorJwks: string;
 }
 
-export interface RenewNodeCertificateRequest {
-  /**
-   * Required. PKCS#10 CSR (PEM) for the new key; its URI SAN, if any, must equal the
-   * caller's SPIFFE ID.
-   */
-  nodeCsrPem: string;
+export interface RenewCityCaRequest {
+  /** Required. PKCS#10 CSR (PEM) for the new CA key. */
+  caCsrPem: string;
 }
 
-export interface RenewNodeCertificateResponse {
-  /**
-   * Required. The new node certificate (leaf first) and its chain up to but excluding
-   * the root, PEM.
-   */
-  nodeCertificateChainPem: string;
+export interface RenewCityCaResponse {
+  /** Required. The new city intermediate CA certificate, PEM. */
+  cityCaPem: string;
   /** Required. The new certificate's notAfter. */
   expiresAt: Date | undefined;
 }
@@ -278,16 +270,7 @@ export interface GetHistoricalKeysResponse {
 }
 
 function createBaseEnrolRequest(): EnrolRequest {
-  return {
-    joinToken: "",
-    city: "",
-    nodeName: "",
-    caCsrPem: "",
-    nodeCsrPem: "",
-    entityId: "",
-    federationJwks: "",
-    endpoint: "",
-  };
+  return { joinToken: "", city: "", nodeName: "", caCsrPem: "", entityId: "", federationJwks: "", endpoint: "" };
 }
 
 export const EnrolRequest: MessageFns<EnrolRequest> = {
@@ -304,17 +287,14 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
     if (message.caCsrPem !== "") {
       writer.uint32(34).string(message.caCsrPem);
     }
-    if (message.nodeCsrPem !== "") {
-      writer.uint32(42).string(message.nodeCsrPem);
-    }
     if (message.entityId !== "") {
-      writer.uint32(50).string(message.entityId);
+      writer.uint32(42).string(message.entityId);
     }
     if (message.federationJwks !== "") {
-      writer.uint32(58).string(message.federationJwks);
+      writer.uint32(50).string(message.federationJwks);
     }
     if (message.endpoint !== "") {
-      writer.uint32(66).string(message.endpoint);
+      writer.uint32(58).string(message.endpoint);
     }
     return writer;
   },
@@ -369,7 +349,7 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
               break;
             }
 
-            message.nodeCsrPem = reader.string();
+            message.entityId = reader.string();
             continue;
           }
           case 6: {
@@ -377,19 +357,11 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
               break;
             }
 
-            message.entityId = reader.string();
+            message.federationJwks = reader.string();
             continue;
           }
           case 7: {
             if (tag !== 58) {
-              break;
-            }
-
-            message.federationJwks = reader.string();
-            continue;
-          }
-          case 8: {
-            if (tag !== 66) {
               break;
             }
 
@@ -426,11 +398,6 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
         : isSet(object.ca_csr_pem)
         ? globalThis.String(object.ca_csr_pem)
         : "",
-      nodeCsrPem: isSet(object.nodeCsrPem)
-        ? globalThis.String(object.nodeCsrPem)
-        : isSet(object.node_csr_pem)
-        ? globalThis.String(object.node_csr_pem)
-        : "",
       entityId: isSet(object.entityId)
         ? globalThis.String(object.entityId)
         : isSet(object.entity_id)
@@ -459,9 +426,6 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
     if (message.caCsrPem !== "") {
       obj.caCsrPem = message.caCsrPem;
     }
-    if (message.nodeCsrPem !== "") {
-      obj.nodeCsrPem = message.nodeCsrPem;
-    }
     if (message.entityId !== "") {
       obj.entityId = message.entityId;
     }
@@ -483,7 +447,6 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
     message.city = object.city ?? "";
     message.nodeName = object.nodeName ?? "";
     message.caCsrPem = object.caCsrPem ?? "";
-    message.nodeCsrPem = object.nodeCsrPem ?? "";
     message.entityId = object.entityId ?? "";
     message.federationJwks = object.federationJwks ?? "";
     message.endpoint = object.endpoint ?? "";
@@ -495,12 +458,12 @@ function createBaseEnrolResponse(): EnrolResponse {
   return {
     cluster: "",
     nodeId: "",
-    cityCaChainPem: "",
-    nodeCertificateChainPem: "",
+    cityCaPem: "",
     trustBundlePem: "",
     subordinateStatement: "",
     clusterMetadata: "",
     anchorEntityId: "",
+    anchorJwks: "",
   };
 }
 
@@ -512,23 +475,23 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
     if (message.nodeId !== "") {
       writer.uint32(18).string(message.nodeId);
     }
-    if (message.cityCaChainPem !== "") {
-      writer.uint32(26).string(message.cityCaChainPem);
-    }
-    if (message.nodeCertificateChainPem !== "") {
-      writer.uint32(34).string(message.nodeCertificateChainPem);
+    if (message.cityCaPem !== "") {
+      writer.uint32(26).string(message.cityCaPem);
     }
     if (message.trustBundlePem !== "") {
-      writer.uint32(42).string(message.trustBundlePem);
+      writer.uint32(34).string(message.trustBundlePem);
     }
     if (message.subordinateStatement !== "") {
-      writer.uint32(50).string(message.subordinateStatement);
+      writer.uint32(42).string(message.subordinateStatement);
     }
     if (message.clusterMetadata !== "") {
-      writer.uint32(58).string(message.clusterMetadata);
+      writer.uint32(50).string(message.clusterMetadata);
     }
     if (message.anchorEntityId !== "") {
-      writer.uint32(66).string(message.anchorEntityId);
+      writer.uint32(58).string(message.anchorEntityId);
+    }
+    if (message.anchorJwks !== "") {
+      writer.uint32(66).string(message.anchorJwks);
     }
     return writer;
   },
@@ -567,7 +530,7 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
               break;
             }
 
-            message.cityCaChainPem = reader.string();
+            message.cityCaPem = reader.string();
             continue;
           }
           case 4: {
@@ -575,7 +538,7 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
               break;
             }
 
-            message.nodeCertificateChainPem = reader.string();
+            message.trustBundlePem = reader.string();
             continue;
           }
           case 5: {
@@ -583,7 +546,7 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
               break;
             }
 
-            message.trustBundlePem = reader.string();
+            message.subordinateStatement = reader.string();
             continue;
           }
           case 6: {
@@ -591,7 +554,7 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
               break;
             }
 
-            message.subordinateStatement = reader.string();
+            message.clusterMetadata = reader.string();
             continue;
           }
           case 7: {
@@ -599,7 +562,7 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
               break;
             }
 
-            message.clusterMetadata = reader.string();
+            message.anchorEntityId = reader.string();
             continue;
           }
           case 8: {
@@ -607,7 +570,7 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
               break;
             }
 
-            message.anchorEntityId = reader.string();
+            message.anchorJwks = reader.string();
             continue;
           }
         }
@@ -630,15 +593,10 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
         : isSet(object.node_id)
         ? globalThis.String(object.node_id)
         : "",
-      cityCaChainPem: isSet(object.cityCaChainPem)
-        ? globalThis.String(object.cityCaChainPem)
-        : isSet(object.city_ca_chain_pem)
-        ? globalThis.String(object.city_ca_chain_pem)
-        : "",
-      nodeCertificateChainPem: isSet(object.nodeCertificateChainPem)
-        ? globalThis.String(object.nodeCertificateChainPem)
-        : isSet(object.node_certificate_chain_pem)
-        ? globalThis.String(object.node_certificate_chain_pem)
+      cityCaPem: isSet(object.cityCaPem)
+        ? globalThis.String(object.cityCaPem)
+        : isSet(object.city_ca_pem)
+        ? globalThis.String(object.city_ca_pem)
         : "",
       trustBundlePem: isSet(object.trustBundlePem)
         ? globalThis.String(object.trustBundlePem)
@@ -660,6 +618,11 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
         : isSet(object.anchor_entity_id)
         ? globalThis.String(object.anchor_entity_id)
         : "",
+      anchorJwks: isSet(object.anchorJwks)
+        ? globalThis.String(object.anchorJwks)
+        : isSet(object.anchor_jwks)
+        ? globalThis.String(object.anchor_jwks)
+        : "",
     };
   },
 
@@ -671,11 +634,8 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
     if (message.nodeId !== "") {
       obj.nodeId = message.nodeId;
     }
-    if (message.cityCaChainPem !== "") {
-      obj.cityCaChainPem = message.cityCaChainPem;
-    }
-    if (message.nodeCertificateChainPem !== "") {
-      obj.nodeCertificateChainPem = message.nodeCertificateChainPem;
+    if (message.cityCaPem !== "") {
+      obj.cityCaPem = message.cityCaPem;
     }
     if (message.trustBundlePem !== "") {
       obj.trustBundlePem = message.trustBundlePem;
@@ -689,6 +649,9 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
     if (message.anchorEntityId !== "") {
       obj.anchorEntityId = message.anchorEntityId;
     }
+    if (message.anchorJwks !== "") {
+      obj.anchorJwks = message.anchorJwks;
+    }
     return obj;
   },
 
@@ -699,29 +662,29 @@ export const EnrolResponse: MessageFns<EnrolResponse> = {
     const message = createBaseEnrolResponse();
     message.cluster = object.cluster ?? "";
     message.nodeId = object.nodeId ?? "";
-    message.cityCaChainPem = object.cityCaChainPem ?? "";
-    message.nodeCertificateChainPem = object.nodeCertificateChainPem ?? "";
+    message.cityCaPem = object.cityCaPem ?? "";
     message.trustBundlePem = object.trustBundlePem ?? "";
     message.subordinateStatement = object.subordinateStatement ?? "";
     message.clusterMetadata = object.clusterMetadata ?? "";
     message.anchorEntityId = object.anchorEntityId ?? "";
+    message.anchorJwks = object.anchorJwks ?? "";
     return message;
   },
 };
 
-function createBaseRenewNodeCertificateRequest(): RenewNodeCertificateRequest {
-  return { nodeCsrPem: "" };
+function createBaseRenewCityCaRequest(): RenewCityCaRequest {
+  return { caCsrPem: "" };
 }
 
-export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest> = {
-  encode(message: RenewNodeCertificateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.nodeCsrPem !== "") {
-      writer.uint32(10).string(message.nodeCsrPem);
+export const RenewCityCaRequest: MessageFns<RenewCityCaRequest> = {
+  encode(message: RenewCityCaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caCsrPem !== "") {
+      writer.uint32(10).string(message.caCsrPem);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RenewNodeCertificateRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewCityCaRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -730,7 +693,7 @@ export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRenewNodeCertificateRequest();
+      const message = createBaseRenewCityCaRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -739,7 +702,7 @@ export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest
               break;
             }
 
-            message.nodeCsrPem = reader.string();
+            message.caCsrPem = reader.string();
             continue;
           }
         }
@@ -754,42 +717,42 @@ export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest
     }
   },
 
-  fromJSON(object: any): RenewNodeCertificateRequest {
+  fromJSON(object: any): RenewCityCaRequest {
     return {
-      nodeCsrPem: isSet(object.nodeCsrPem)
-        ? globalThis.String(object.nodeCsrPem)
-        : isSet(object.node_csr_pem)
-        ? globalThis.String(object.node_csr_pem)
+      caCsrPem: isSet(object.caCsrPem)
+        ? globalThis.String(object.caCsrPem)
+        : isSet(object.ca_csr_pem)
+        ? globalThis.String(object.ca_csr_pem)
         : "",
     };
   },
 
-  toJSON(message: RenewNodeCertificateRequest): unknown {
+  toJSON(message: RenewCityCaRequest): unknown {
     const obj: any = {};
-    if (message.nodeCsrPem !== "") {
-      obj.nodeCsrPem = message.nodeCsrPem;
+    if (message.caCsrPem !== "") {
+      obj.caCsrPem = message.caCsrPem;
     }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RenewNodeCertificateRequest>, I>>(base?: I): RenewNodeCertificateRequest {
-    return RenewNodeCertificateRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<RenewCityCaRequest>, I>>(base?: I): RenewCityCaRequest {
+    return RenewCityCaRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<RenewNodeCertificateRequest>, I>>(object: I): RenewNodeCertificateRequest {
-    const message = createBaseRenewNodeCertificateRequest();
-    message.nodeCsrPem = object.nodeCsrPem ?? "";
+  fromPartial<I extends Exact<DeepPartial<RenewCityCaRequest>, I>>(object: I): RenewCityCaRequest {
+    const message = createBaseRenewCityCaRequest();
+    message.caCsrPem = object.caCsrPem ?? "";
     return message;
   },
 };
 
-function createBaseRenewNodeCertificateResponse(): RenewNodeCertificateResponse {
-  return { nodeCertificateChainPem: "", expiresAt: undefined };
+function createBaseRenewCityCaResponse(): RenewCityCaResponse {
+  return { cityCaPem: "", expiresAt: undefined };
 }
 
-export const RenewNodeCertificateResponse: MessageFns<RenewNodeCertificateResponse> = {
-  encode(message: RenewNodeCertificateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.nodeCertificateChainPem !== "") {
-      writer.uint32(10).string(message.nodeCertificateChainPem);
+export const RenewCityCaResponse: MessageFns<RenewCityCaResponse> = {
+  encode(message: RenewCityCaResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cityCaPem !== "") {
+      writer.uint32(10).string(message.cityCaPem);
     }
     if (message.expiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(18).fork()).join();
@@ -797,7 +760,7 @@ export const RenewNodeCertificateResponse: MessageFns<RenewNodeCertificateRespon
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RenewNodeCertificateResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewCityCaResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -806,7 +769,7 @@ export const RenewNodeCertificateResponse: MessageFns<RenewNodeCertificateRespon
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRenewNodeCertificateResponse();
+      const message = createBaseRenewCityCaResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -815,7 +778,7 @@ export const RenewNodeCertificateResponse: MessageFns<RenewNodeCertificateRespon
               break;
             }
 
-            message.nodeCertificateChainPem = reader.string();
+            message.cityCaPem = reader.string();
             continue;
           }
           case 2: {
@@ -838,12 +801,12 @@ export const RenewNodeCertificateResponse: MessageFns<RenewNodeCertificateRespon
     }
   },
 
-  fromJSON(object: any): RenewNodeCertificateResponse {
+  fromJSON(object: any): RenewCityCaResponse {
     return {
-      nodeCertificateChainPem: isSet(object.nodeCertificateChainPem)
-        ? globalThis.String(object.nodeCertificateChainPem)
-        : isSet(object.node_certificate_chain_pem)
-        ? globalThis.String(object.node_certificate_chain_pem)
+      cityCaPem: isSet(object.cityCaPem)
+        ? globalThis.String(object.cityCaPem)
+        : isSet(object.city_ca_pem)
+        ? globalThis.String(object.city_ca_pem)
         : "",
       expiresAt: isSet(object.expiresAt)
         ? fromJsonTimestamp(object.expiresAt)
@@ -853,10 +816,10 @@ export const RenewNodeCertificateResponse: MessageFns<RenewNodeCertificateRespon
     };
   },
 
-  toJSON(message: RenewNodeCertificateResponse): unknown {
+  toJSON(message: RenewCityCaResponse): unknown {
     const obj: any = {};
-    if (message.nodeCertificateChainPem !== "") {
-      obj.nodeCertificateChainPem = message.nodeCertificateChainPem;
+    if (message.cityCaPem !== "") {
+      obj.cityCaPem = message.cityCaPem;
     }
     if (message.expiresAt !== undefined) {
       obj.expiresAt = message.expiresAt.toISOString();
@@ -864,12 +827,12 @@ export const RenewNodeCertificateResponse: MessageFns<RenewNodeCertificateRespon
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<RenewNodeCertificateResponse>, I>>(base?: I): RenewNodeCertificateResponse {
-    return RenewNodeCertificateResponse.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<RenewCityCaResponse>, I>>(base?: I): RenewCityCaResponse {
+    return RenewCityCaResponse.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<RenewNodeCertificateResponse>, I>>(object: I): RenewNodeCertificateResponse {
-    const message = createBaseRenewNodeCertificateResponse();
-    message.nodeCertificateChainPem = object.nodeCertificateChainPem ?? "";
+  fromPartial<I extends Exact<DeepPartial<RenewCityCaResponse>, I>>(object: I): RenewCityCaResponse {
+    const message = createBaseRenewCityCaResponse();
+    message.cityCaPem = object.cityCaPem ?? "";
     message.expiresAt = object.expiresAt ?? undefined;
     return message;
   },
@@ -2188,12 +2151,15 @@ export const GetHistoricalKeysResponse: MessageFns<GetHistoricalKeysResponse> = 
 export type TrustServiceService = typeof TrustServiceService;
 export const TrustServiceService = {
   /**
-   * Enrols a city node: checks the one-time join token, signs the city's intermediate
-   * CA (name-constrained to `<city>.<cluster>.citymesh`) and the node's certificate,
-   * and returns them with the city's subordinate statement and the cluster metadata.
+   * Enrols a city node: checks the one-time join token and signs the node's city
+   * intermediate CA (name-constrained to `<city>.<cluster>.citymesh`), then returns it
+   * with the city's subordinate statement and the cluster metadata. The node issues its
+   * own short-lived X.509-SVID from that CA, so it keeps renewing while the anchor is down.
    * Caller: a node not yet enrolled, over server-authenticated TLS without a client
    * certificate (the only such RPC), authenticated by the join token; it verifies the
    * anchor against the cluster root fingerprint delivered with the token.
+   * The anchor serves this RPC as HTTPS `POST /enrol` with the proto3 JSON mapping of
+   * the messages (docs/specs/federation.md).
    */
   enrol: {
     path: "/citymesh.v1.TrustService/Enrol" as const,
@@ -2205,20 +2171,18 @@ export const TrustServiceService = {
     responseDeserialize: (value: Buffer): EnrolResponse => EnrolResponse.decode(value),
   },
   /**
-   * Issues a fresh short-lived node certificate for a new key.
+   * Signs a fresh city intermediate CA for a new key before the current one expires.
    * Caller: an enrolled node over mTLS with its current, unexpired and unrevoked node
-   * certificate; the new certificate carries the same SPIFFE ID.
+   * certificate; the new CA has the same name constraint.
    */
-  renewNodeCertificate: {
-    path: "/citymesh.v1.TrustService/RenewNodeCertificate" as const,
+  renewCityCa: {
+    path: "/citymesh.v1.TrustService/RenewCityCa" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: RenewNodeCertificateRequest): Buffer =>
-      Buffer.from(RenewNodeCertificateRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): RenewNodeCertificateRequest => RenewNodeCertificateRequest.decode(value),
-    responseSerialize: (value: RenewNodeCertificateResponse): Buffer =>
-      Buffer.from(RenewNodeCertificateResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): RenewNodeCertificateResponse => RenewNodeCertificateResponse.decode(value),
+    requestSerialize: (value: RenewCityCaRequest): Buffer => Buffer.from(RenewCityCaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenewCityCaRequest => RenewCityCaRequest.decode(value),
+    responseSerialize: (value: RenewCityCaResponse): Buffer => Buffer.from(RenewCityCaResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenewCityCaResponse => RenewCityCaResponse.decode(value),
   },
   /**
    * Returns the current signed cluster metadata (members, nodes, endpoints, CA
@@ -2318,20 +2282,23 @@ export const TrustServiceService = {
 
 export interface TrustServiceServer extends UntypedServiceImplementation {
   /**
-   * Enrols a city node: checks the one-time join token, signs the city's intermediate
-   * CA (name-constrained to `<city>.<cluster>.citymesh`) and the node's certificate,
-   * and returns them with the city's subordinate statement and the cluster metadata.
+   * Enrols a city node: checks the one-time join token and signs the node's city
+   * intermediate CA (name-constrained to `<city>.<cluster>.citymesh`), then returns it
+   * with the city's subordinate statement and the cluster metadata. The node issues its
+   * own short-lived X.509-SVID from that CA, so it keeps renewing while the anchor is down.
    * Caller: a node not yet enrolled, over server-authenticated TLS without a client
    * certificate (the only such RPC), authenticated by the join token; it verifies the
    * anchor against the cluster root fingerprint delivered with the token.
+   * The anchor serves this RPC as HTTPS `POST /enrol` with the proto3 JSON mapping of
+   * the messages (docs/specs/federation.md).
    */
   enrol: handleUnaryCall<EnrolRequest, EnrolResponse>;
   /**
-   * Issues a fresh short-lived node certificate for a new key.
+   * Signs a fresh city intermediate CA for a new key before the current one expires.
    * Caller: an enrolled node over mTLS with its current, unexpired and unrevoked node
-   * certificate; the new certificate carries the same SPIFFE ID.
+   * certificate; the new CA has the same name constraint.
    */
-  renewNodeCertificate: handleUnaryCall<RenewNodeCertificateRequest, RenewNodeCertificateResponse>;
+  renewCityCa: handleUnaryCall<RenewCityCaRequest, RenewCityCaResponse>;
   /**
    * Returns the current signed cluster metadata (members, nodes, endpoints, CA
    * certificates, policy parameters, revocations).
@@ -2371,12 +2338,15 @@ export interface TrustServiceServer extends UntypedServiceImplementation {
 
 export interface TrustServiceClient extends Client {
   /**
-   * Enrols a city node: checks the one-time join token, signs the city's intermediate
-   * CA (name-constrained to `<city>.<cluster>.citymesh`) and the node's certificate,
-   * and returns them with the city's subordinate statement and the cluster metadata.
+   * Enrols a city node: checks the one-time join token and signs the node's city
+   * intermediate CA (name-constrained to `<city>.<cluster>.citymesh`), then returns it
+   * with the city's subordinate statement and the cluster metadata. The node issues its
+   * own short-lived X.509-SVID from that CA, so it keeps renewing while the anchor is down.
    * Caller: a node not yet enrolled, over server-authenticated TLS without a client
    * certificate (the only such RPC), authenticated by the join token; it verifies the
    * anchor against the cluster root fingerprint delivered with the token.
+   * The anchor serves this RPC as HTTPS `POST /enrol` with the proto3 JSON mapping of
+   * the messages (docs/specs/federation.md).
    */
   enrol(
     request: EnrolRequest,
@@ -2394,24 +2364,24 @@ export interface TrustServiceClient extends Client {
     callback: (error: ServiceError | null, response: EnrolResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Issues a fresh short-lived node certificate for a new key.
+   * Signs a fresh city intermediate CA for a new key before the current one expires.
    * Caller: an enrolled node over mTLS with its current, unexpired and unrevoked node
-   * certificate; the new certificate carries the same SPIFFE ID.
+   * certificate; the new CA has the same name constraint.
    */
-  renewNodeCertificate(
-    request: RenewNodeCertificateRequest,
-    callback: (error: ServiceError | null, response: RenewNodeCertificateResponse) => void,
+  renewCityCa(
+    request: RenewCityCaRequest,
+    callback: (error: ServiceError | null, response: RenewCityCaResponse) => void,
   ): ClientUnaryCall;
-  renewNodeCertificate(
-    request: RenewNodeCertificateRequest,
+  renewCityCa(
+    request: RenewCityCaRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: RenewNodeCertificateResponse) => void,
+    callback: (error: ServiceError | null, response: RenewCityCaResponse) => void,
   ): ClientUnaryCall;
-  renewNodeCertificate(
-    request: RenewNodeCertificateRequest,
+  renewCityCa(
+    request: RenewCityCaRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RenewNodeCertificateResponse) => void,
+    callback: (error: ServiceError | null, response: RenewCityCaResponse) => void,
   ): ClientUnaryCall;
   /**
    * Returns the current signed cluster metadata (members, nodes, endpoints, CA

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { systemClock } from '../../common/clock.js';
+import { isMeshError } from '../../common/errors/index.js';
+import { joinCluster, TrustState } from '../../nodes/index.js';
+import { type CliIo, printJson } from '../io.js';
+
+/** `citymesh node ...`: a city exchange node. */
+export function registerNodeCommands(program: Command, io: CliIo): void {
+  const node = program.command('node').description('a city exchange node: join the cluster, report trust status');
+
+  node
+    .command('join')
+    .description('join the cluster with a join token: keys are generated here, the anchor is pinned by the token')
+    .requiredOption('--dir <dir>', 'where the node keeps its keys, certificates and store')
+    .requiredOption('--anchor <url>', "the trust anchor's https URL")
+    .requiredOption('--token <token>', 'the join token from `citymesh anchor invite`')
+    .option('--node <name>', 'node name within the city', 'n1')
+    .option('--endpoint <host:port>', 'gRPC endpoint peers dial', 'localhost:7443')
+    .option('--entity-id <url>', "the city's federation entity id", 'https://localhost:8443')
+    .action(
+      async (opts: {
+        dir: string;
+        anchor: string;
+        token: string;
+        node: string;
+        endpoint: string;
+        entityId: string;
+      }) => {
+        const identity = await joinCluster({
+          dir: resolve(opts.dir),
+          anchorUrl: opts.anchor,
+          token: opts.token,
+          nodeName: opts.node,
+          entityId: opts.entityId,
+          grpcEndpoint: opts.endpoint,
+          clock: systemClock,
+        });
+        io.out(`joined cluster ${identity.cluster} as ${identity.spiffeId}\n`);
+      },
+    );
+
+  node
+    .command('status')
+    .description('show the cluster metadata this node trusts and its offline budget')
+    .requiredOption('--dir <dir>', 'the node folder')
+    .option('--refresh', 'pull the current metadata from the anchor first (kept only if it verifies)')
+    .action(async (opts: { dir: string; refresh?: boolean }) => {
+      const state = await TrustState.load(resolve(opts.dir), systemClock);
+      let anchorReachable: boolean | undefined;
+      if (opts.refresh) {
+        try {
+          await state.refresh();
+          anchorReachable = true;
+        } catch (err) {
+          if (!isMeshError(err, 'ANCHOR_UNAVAILABLE')) throw err;
+          // Unreachable anchor: keep serving on the cached metadata until it expires.
+          anchorReachable = false;
+        }
+      }
+      printJson(io, { ...state.status(), ...(anchorReachable === undefined ? {} : { anchorReachable }) });
+    });
+}

@@ -1,0 +1,169 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { MeshError } from '../../common/errors/mesh-error.js';
+import { type Logger, silentLogger } from '../../common/logger.js';
+import type { PublicJwk } from '../../common/stores/index.js';
+import { EnrolRequest, EnrolResponse } from '../../proto/gen/citymesh/v1/trust_service.js';
+import type { TrustAnchor } from '../service/trust-anchor.js';
+import { httpError } from './errors.js';
+
+/** Largest request body the anchor reads (an enrolment is a few KiB). */
+const MAX_BODY_BYTES = 64 * 1024;
+
+type Reply = { status?: number; type: string; body: string; headers?: Record<string, string> };
+type Route = (anchor: TrustAnchor, url: URL, body: string) => Promise<Reply>;
+
+const JWT =
+  (type: string) =>
+  (body: string): Reply => ({ type: `application/${type}`, body });
+
+/** GET routes of OpenID Federation 1.0 plus the cluster metadata and the root CA. */
+const GET_ROUTES: Record<string, Route> = {
+  '/.well-known/openid-federation': async (a) => JWT('entity-statement+jwt')(await a.entityConfiguration()),
+  '/fetch': async (a, url) => {
+    const sub = url.searchParams.get('sub');
+    if (!sub) throw missingParam('sub');
+    const iss = url.searchParams.get('iss');
+    if (iss && iss !== a.identity.entityId) {
+      throw new MeshError('MEMBER_NOT_FOUND', `this anchor is ${a.identity.entityId}, not ${iss}`, {
+        details: { field: 'iss' },
+      });
+    }
+    return JWT('entity-statement+jwt')(await a.fetchStatement(sub));
+  },
+  '/list': async (a) => ({ type: 'application/json', body: JSON.stringify(await a.listSubordinates()) }),
+  '/historical-keys': async (a) => JWT('jwk-set+jwt')(await a.historicalKeys()),
+  '/cluster-metadata': async (a) => {
+    const m = await a.currentMetadata();
+    return {
+      type: 'application/citymesh-cluster-metadata+jwt',
+      body: m.jwt,
+      headers: { 'citymesh-metadata-version': String(m.version), 'cache-control': 'no-store' },
+    };
+  },
+  '/ca': async (a) => ({ type: 'application/x-pem-file', body: a.trustBundlePem }),
+};
+
+/** POST /enrol: TrustService.Enrol in the proto3 JSON mapping. */
+async function enrol(anchor: TrustAnchor, body: string): Promise<Reply> {
+  let request: EnrolRequest;
+  try {
+    request = EnrolRequest.fromJSON(JSON.parse(body));
+  } catch (cause) {
+    throw new MeshError('MALFORMED_REQUEST', 'EnrolRequest: the body is not JSON', {
+      details: { field: 'body' },
+      cause,
+    });
+  }
+  let federationJwks: PublicJwk[];
+  try {
+    federationJwks = (JSON.parse(request.federationJwks) as { keys: PublicJwk[] }).keys;
+  } catch (cause) {
+    throw new MeshError('MALFORMED_REQUEST', 'EnrolRequest.federation_jwks: must be a JWK Set as JSON text', {
+      details: { field: 'federation_jwks' },
+      cause,
+    });
+  }
+  const r = await anchor.enrol({
+    joinToken: request.joinToken,
+    city: request.city,
+    nodeName: request.nodeName,
+    caCsrPem: request.caCsrPem,
+    entityId: request.entityId,
+    federationJwks,
+    grpcEndpoint: request.endpoint,
+  });
+  const response: EnrolResponse = {
+    cluster: r.cluster,
+    nodeId: r.nodeId,
+    cityCaPem: r.cityCaPem,
+    trustBundlePem: r.trustBundlePem,
+    subordinateStatement: r.subordinateStatement,
+    clusterMetadata: r.clusterMetadata,
+    anchorEntityId: r.anchorEntityId,
+    anchorJwks: JSON.stringify({ keys: r.anchorKeys }),
+  };
+  return { type: 'application/json', body: JSON.stringify(EnrolResponse.toJSON(response)) };
+}
+
+function missingParam(name: string): MeshError {
+  return new MeshError('MALFORMED_REQUEST', `query parameter ${name} is required`, { details: { field: name } });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      throw new MeshError('MALFORMED_REQUEST', `request body is larger than ${MAX_BODY_BYTES} bytes`, {
+        details: { field: 'body' },
+      });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Options of {@link startAnchorServer}. */
+export interface AnchorServerInit {
+  readonly anchor: TrustAnchor;
+  readonly host: string;
+  readonly port: number;
+  readonly logger?: Logger;
+}
+
+/** A running anchor endpoint. */
+export interface AnchorServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves the anchor over HTTPS with its cluster-root-issued TLS certificate. */
+export async function startAnchorServer(init: AnchorServerInit): Promise<AnchorServer> {
+  const log = init.logger ?? silentLogger;
+  const { keyPem, certPem } = await init.anchor.tlsCredentials();
+  const server: Server = createServer({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3' }, (req, res) => {
+    void handle(init.anchor, req, res, log);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(init.port, init.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://localhost:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(anchor: TrustAnchor, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://anchor.invalid');
+  try {
+    let reply: Reply;
+    if (req.method === 'GET' && GET_ROUTES[url.pathname]) {
+      reply = await GET_ROUTES[url.pathname]!(anchor, url, '');
+    } else if (req.method === 'POST' && url.pathname === '/enrol') {
+      reply = await enrol(anchor, await readBody(req));
+    } else {
+      throw new MeshError('NOT_IMPLEMENTED', `this anchor has no endpoint ${req.method} ${url.pathname}`, {
+        details: { field: 'path' },
+      });
+    }
+    res.writeHead(reply.status ?? 200, { 'content-type': reply.type, ...(reply.headers ?? {}) });
+    res.end(reply.body);
+  } catch (err) {
+    const { status, body } = httpError(err);
+    if (status >= 500) log.error({ err, path: url.pathname }, 'anchor request failed');
+    else log.info({ event: 'request.refused', path: url.pathname, reason: body.reason }, body.error_description);
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+}

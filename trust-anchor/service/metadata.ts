@@ -1,0 +1,85 @@
+import type { AnchorIdentity, AnchorMember, Revocation, StoredKey } from '../../common/stores/index.js';
+import type { ClusterMember, ClusterMetadataClaims, JwkSet } from '../federation/index.js';
+
+/** Cluster parameters the anchor publishes; nodes read them from verified metadata. */
+export interface ClusterParameters {
+  /** The offline budget: `exp - iat` of every metadata version. */
+  readonly metadataLifetimeSeconds: number;
+  /** Lifetime of node certificates, which nodes issue themselves from their city CA. */
+  readonly certificateLifetimeHours: number;
+  /** Lifetime of the city intermediate CAs the anchor signs. */
+  readonly cityCaLifetimeHours: number;
+}
+
+/** The entity id every node of a city shares: the one its first node enrolled with. */
+export function cityEntityId(member: AnchorMember): string {
+  const first = [...member.nodes].sort((a, b) => a.enrolledAt.getTime() - b.enrolledAt.getTime())[0];
+  if (first === undefined) throw new TypeError(`member ${member.city} has no nodes`);
+  return first.entityId;
+}
+
+/** The union of the federation keys of a city's nodes, by kid. */
+export function cityJwks(member: AnchorMember): JwkSet {
+  const byKid = new Map<string, JwkSet['keys'][number]>();
+  for (const node of member.nodes) {
+    for (const jwk of node.federationJwks) byKid.set(String(jwk.kid), { ...jwk });
+  }
+  return { keys: [...byKid.values()] };
+}
+
+/** A member as cluster metadata lists it. */
+export function toClusterMember(member: AnchorMember): ClusterMember {
+  return {
+    city: member.city,
+    entity_id: cityEntityId(member),
+    region_code: member.regionCode,
+    trust_domain: member.trustDomain,
+    federation_jwks: cityJwks(member),
+    ca_certificates: member.nodes.map((n) => n.caCertificatePem),
+    nodes: member.nodes.map((n) => ({
+      name: n.name,
+      spiffe_id: n.spiffeId,
+      grpc_endpoint: n.grpcEndpoint,
+      https_endpoint: n.entityId,
+    })),
+  };
+}
+
+/**
+ * The claims of metadata version `version`: every member and node, the anchor's
+ * published keys (active and next, so verifiers can pin the next key before it signs),
+ * the parameters and the full revocation list.
+ */
+export function buildMetadataClaims(input: {
+  identity: AnchorIdentity;
+  version: number;
+  nowSeconds: number;
+  parameters: ClusterParameters;
+  members: readonly AnchorMember[];
+  revocations: readonly Revocation[];
+  anchorKeys: readonly StoredKey[];
+}): ClusterMetadataClaims {
+  const { identity, parameters } = input;
+  return {
+    iss: identity.entityId,
+    sub: identity.entityId,
+    cluster: identity.cluster,
+    version: input.version,
+    iat: input.nowSeconds,
+    exp: input.nowSeconds + parameters.metadataLifetimeSeconds,
+    anchor_keys: { keys: input.anchorKeys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
+    members: input.members.filter((m) => m.nodes.length > 0).map(toClusterMember),
+    parameters: {
+      metadata_lifetime_seconds: parameters.metadataLifetimeSeconds,
+      certificate_lifetime_hours: parameters.certificateLifetimeHours,
+      city_ca_lifetime_hours: parameters.cityCaLifetimeHours,
+    },
+    revocations: input.revocations.map((r) => ({
+      kind: r.kind,
+      id: r.id,
+      reason: r.reason,
+      revoked_at: Math.floor(r.revokedAt.getTime() / 1000),
+      version: r.version,
+    })),
+  };
+}

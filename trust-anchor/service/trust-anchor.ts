@@ -1,0 +1,531 @@
+import type { Clock } from '../../common/clock.js';
+import { MeshError } from '../../common/errors/mesh-error.js';
+import { formatSpiffeId, formatTrustDomain, getCity, parseCityName, parseNodeName } from '../../common/ids/index.js';
+import { type Logger, silentLogger } from '../../common/logger.js';
+import type {
+  AnchorIdentity,
+  AnchorMember,
+  AnchorNode,
+  MetadataVersion,
+  PublicJwk,
+  Revocation,
+  StoredKey,
+  Stores,
+} from '../../common/stores/index.js';
+import { checkJoinToken, createJoinToken, parseJoinToken, rootPinOf } from '../enrol/join-token.js';
+import { parseEntityId } from '../federation/entity-id.js';
+import {
+  CITYMESH_NODE_ENTITY_TYPE,
+  type EntityStatementClaims,
+  type HistoricalKey,
+  hasPrivateMembers,
+  signClusterMetadata,
+  signEntityStatement,
+  signHistoricalKeys,
+} from '../federation/index.js';
+import { createClusterRootCa, issueCityIntermediateCa, issueTlsServerCert } from '../x509/index.js';
+import { activeKey, createKey, keysWith, type LoadedKey, signingKey } from './key-material.js';
+import { buildMetadataClaims, type ClusterParameters, cityEntityId, cityJwks } from './metadata.js';
+
+/** What {@link TrustAnchor} runs on. */
+export interface TrustAnchorComponents {
+  readonly stores: Pick<Stores, 'keys' | 'anchor'>;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+}
+
+/** Settings from the anchor's configuration. */
+export interface TrustAnchorSettings extends ClusterParameters {
+  readonly joinTokenLifetimeSeconds: number;
+  /** Accept `http://` loopback entity ids (development only). */
+  readonly allowLoopbackHttp?: boolean;
+}
+
+/** What a joining node sends (the domain form of `EnrolRequest`). */
+export interface EnrolInput {
+  readonly joinToken: string;
+  readonly city: string;
+  readonly nodeName: string;
+  readonly caCsrPem: string;
+  readonly entityId: string;
+  readonly federationJwks: readonly PublicJwk[];
+  readonly grpcEndpoint: string;
+}
+
+/** What it gets back (the domain form of `EnrolResponse`). */
+export interface EnrolResult {
+  readonly cluster: string;
+  readonly nodeId: string;
+  readonly cityCaPem: string;
+  readonly trustBundlePem: string;
+  readonly subordinateStatement: string;
+  readonly clusterMetadata: string;
+  readonly metadataVersion: number;
+  readonly anchorEntityId: string;
+  readonly anchorKeys: readonly PublicJwk[];
+}
+
+const ENDPOINT = /^[A-Za-z0-9.-]{1,253}:\d{1,5}$/;
+
+/**
+ * The cluster's root of trust. Every change to what it signs (a member, a revocation, a
+ * key) is committed together with the metadata version that publishes it, and changes
+ * are serialized so versions never race.
+ */
+export class TrustAnchor {
+  readonly #stores: TrustAnchorComponents['stores'];
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #settings: TrustAnchorSettings;
+  readonly #identity: AnchorIdentity;
+  readonly #root: LoadedKey;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    c: TrustAnchorComponents,
+    settings: TrustAnchorSettings,
+    identity: AnchorIdentity,
+    root: LoadedKey,
+  ) {
+    this.#stores = c.stores;
+    this.#clock = c.clock;
+    this.#log = c.logger ?? silentLogger;
+    this.#settings = settings;
+    this.#identity = identity;
+    this.#root = root;
+  }
+
+  /**
+   * Creates the cluster: root CA key and certificate, the first federation key, the TLS
+   * key of the anchor's HTTPS endpoint, the identity, and metadata version 1.
+   * Refuses a store that already holds an anchor (`ALREADY_EXISTS`).
+   */
+  static async initialize(
+    c: TrustAnchorComponents,
+    settings: TrustAnchorSettings,
+    input: { cluster: string; entityId: string; rootLifetimeDays?: number; tlsDnsNames?: readonly string[] },
+  ): Promise<TrustAnchor> {
+    if (await c.stores.anchor.getIdentity()) {
+      throw new MeshError('ALREADY_EXISTS', 'this store already holds a trust anchor; use a new --dir', {
+        details: { field: 'dir' },
+      });
+    }
+    parseEntityId(input.entityId, 'entityId', settings.allowLoopbackHttp ?? false);
+    const now = c.clock.now();
+    let rootPem = '';
+    const root = await createKey(c.stores.keys, {
+      purpose: 'ca',
+      status: 'active',
+      now,
+      certificatePem: async (keys) => {
+        rootPem = (
+          await createClusterRootCa({ cluster: input.cluster, keys, now, lifetimeDays: input.rootLifetimeDays ?? 3650 })
+        ).pem;
+        return rootPem;
+      },
+    });
+    await createKey(c.stores.keys, { purpose: 'federation', status: 'active', now });
+    await createKey(c.stores.keys, {
+      purpose: 'tls',
+      status: 'active',
+      now,
+      certificatePem: async (keys) =>
+        (
+          await issueTlsServerCert({
+            publicKey: keys.publicKey,
+            issuerCertPem: rootPem,
+            issuerKeys: root.pair,
+            now,
+            lifetimeHours: 24 * 365,
+            dnsNames: input.tlsDnsNames ?? ['localhost'],
+          })
+        ).pem,
+    });
+    const identity: AnchorIdentity = {
+      cluster: input.cluster,
+      entityId: input.entityId,
+      rootCertificatePem: rootPem,
+      createdAt: now,
+    };
+    await c.stores.anchor.putIdentity(identity);
+    const anchor = new TrustAnchor(c, settings, identity, root);
+    await anchor.#serialized(async () => c.stores.anchor.publishMetadata(await anchor.#nextMetadata({})));
+    return anchor;
+  }
+
+  /** Opens an initialized anchor (`citymesh anchor init` ran on this store). */
+  static async open(c: TrustAnchorComponents, settings: TrustAnchorSettings): Promise<TrustAnchor> {
+    const identity = await c.stores.anchor.getIdentity();
+    if (identity === undefined) {
+      throw new MeshError('MEMBER_NOT_FOUND', 'no trust anchor in this store; run `citymesh anchor init` first', {
+        details: { field: 'dir' },
+      });
+    }
+    return new TrustAnchor(c, settings, identity, await activeKey(c.stores.keys, 'ca'));
+  }
+
+  get identity(): AnchorIdentity {
+    return this.#identity;
+  }
+
+  /** The cluster root certificate: the X.509 trust bundle. */
+  get trustBundlePem(): string {
+    return this.#identity.rootCertificatePem;
+  }
+
+  /** The anchor's HTTPS key and certificate chain. */
+  async tlsCredentials(): Promise<{ keyPem: string; certPem: string }> {
+    const tls = await activeKey(this.#stores.keys, 'tls');
+    return { keyPem: tls.stored.privateKeyPem!, certPem: `${tls.stored.certificatePem!}${this.trustBundlePem}` };
+  }
+
+  /** Issues a one-time join token for `city`, bound to it and pinning the cluster root. */
+  async invite(city: string): Promise<{ token: string; tokenId: string; expiresAt: Date }> {
+    this.#cityOfCluster(city);
+    const { token, record } = createJoinToken({
+      city,
+      rootPin: rootPinOf(this.trustBundlePem),
+      now: this.#clock.now(),
+      lifetimeSeconds: this.#settings.joinTokenLifetimeSeconds,
+    });
+    await this.#stores.anchor.putJoinToken(record);
+    this.#log.info({ event: 'join_token.issued', city, tokenId: record.tokenId }, 'join token issued');
+    return { token, tokenId: record.tokenId, expiresAt: record.expiresAt };
+  }
+
+  /**
+   * Enrols a city node: checks the token, signs the city intermediate CA for the node's
+   * key, and in one transaction marks the token used, records the node and publishes a
+   * metadata version that lists it.
+   */
+  async enrol(input: EnrolInput): Promise<EnrolResult> {
+    const now = this.#clock.now();
+    const presented = parseJoinToken(input.joinToken);
+    checkJoinToken(presented, await this.#stores.anchor.getJoinToken(presented.tokenId), { city: input.city, now });
+    const city = parseCityName(input.city);
+    const info = this.#cityOfCluster(city);
+    const name = parseNodeName(input.nodeName, 'nodeName');
+    parseEntityId(input.entityId, 'entityId', this.#settings.allowLoopbackHttp ?? false);
+    if (!ENDPOINT.test(input.grpcEndpoint)) {
+      throw badField('grpcEndpoint', `must be host:port, got "${input.grpcEndpoint}"`);
+    }
+    const federationJwks = checkFederationJwks(input.federationJwks);
+    const ca = await issueCityIntermediateCa({
+      csrPem: input.caCsrPem,
+      cluster: this.#identity.cluster,
+      city,
+      issuerCertPem: this.trustBundlePem,
+      issuerKeys: this.#root.pair,
+      now,
+      lifetimeHours: this.#settings.cityCaLifetimeHours,
+    });
+    const node: AnchorNode = {
+      city,
+      name,
+      spiffeId: formatSpiffeId({ cluster: this.#identity.cluster, city, kind: 'node', name }),
+      entityId: input.entityId,
+      grpcEndpoint: input.grpcEndpoint,
+      federationJwks,
+      caCertificatePem: ca.pem,
+      caSerial: ca.serial,
+      enrolledAt: now,
+    };
+    const member = {
+      city,
+      regionCode: info.region,
+      trustDomain: formatTrustDomain(this.#identity.cluster, city),
+      joinedAt: now,
+    };
+    const metadata = await this.#serialized(async () => {
+      const existing = await this.#stores.anchor.getMember(city);
+      if (existing && existing.nodes.some((n) => n.name !== name) && cityEntityId(existing) !== input.entityId) {
+        throw badField(
+          'entityId',
+          `city ${city} is already enrolled as ${cityEntityId(existing)}; every node of a city shares it`,
+        );
+      }
+      const next = await this.#nextMetadata({ node: { ...member, node } });
+      await this.#stores.anchor.enrol({ tokenId: presented.tokenId, usedAt: now, member, node, metadata: next });
+      return next;
+    });
+    this.#log.info({ event: 'node.enrolled', city, node: node.spiffeId, version: metadata.version }, 'node enrolled');
+    const enrolled = (await this.#stores.anchor.getMember(city))!;
+    return {
+      cluster: this.#identity.cluster,
+      nodeId: node.spiffeId,
+      cityCaPem: ca.pem,
+      trustBundlePem: this.trustBundlePem,
+      subordinateStatement: await this.#subordinateStatement(enrolled),
+      clusterMetadata: metadata.jwt,
+      metadataVersion: metadata.version,
+      anchorKeys: (await this.#publishedAnchorKeys()).map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg })),
+      anchorEntityId: this.#identity.entityId,
+    };
+  }
+
+  /**
+   * The current signed metadata. Past half its lifetime a fresh version with the same
+   * content is published first, so nodes always hold at least half a budget.
+   */
+  async currentMetadata(): Promise<MetadataVersion> {
+    const latest = await this.#stores.anchor.latestMetadata();
+    const nowMs = this.#clock.nowMs();
+    if (latest && nowMs < latest.issuedAt.getTime() + (latest.expiresAt.getTime() - latest.issuedAt.getTime()) / 2) {
+      return latest;
+    }
+    return this.#serialized(async () => {
+      const next = await this.#nextMetadata({});
+      await this.#stores.anchor.publishMetadata(next);
+      return next;
+    });
+  }
+
+  /** The anchor's entity configuration (`/.well-known/openid-federation`). */
+  async entityConfiguration(): Promise<string> {
+    const now = this.#clock.nowSeconds();
+    const base = this.#identity.entityId.replace(/\/$/, '');
+    const keys = await this.#publishedAnchorKeys();
+    return signEntityStatement(
+      {
+        iss: this.#identity.entityId,
+        sub: this.#identity.entityId,
+        iat: now,
+        exp: now + this.#settings.metadataLifetimeSeconds,
+        jwks: { keys: keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
+        metadata: {
+          federation_entity: {
+            federation_fetch_endpoint: `${base}/fetch`,
+            federation_list_endpoint: `${base}/list`,
+            federation_historical_keys_endpoint: `${base}/historical-keys`,
+            organization_name: `citymesh ${this.#identity.cluster} trust anchor`,
+          },
+        },
+      },
+      signingKey(await activeKey(this.#stores.keys, 'federation')),
+    );
+  }
+
+  /** The anchor's statement about the city whose entity id is `sub` (federation fetch). */
+  async fetchStatement(sub: string): Promise<string> {
+    const members = await this.#stores.anchor.listMembers();
+    const member = members.find((m) => m.nodes.length > 0 && cityEntityId(m) === sub);
+    if (member === undefined) {
+      throw new MeshError('MEMBER_NOT_FOUND', `no subordinate with entity id ${sub}`, { details: { field: 'sub' } });
+    }
+    return this.#subordinateStatement(member);
+  }
+
+  /** Entity ids of every member city (federation list). */
+  async listSubordinates(): Promise<string[]> {
+    return (await this.#stores.anchor.listMembers()).filter((m) => m.nodes.length > 0).map(cityEntityId);
+  }
+
+  /** Retired and revoked anchor keys (federation historical keys), signed. */
+  async historicalKeys(): Promise<string> {
+    const retired = await keysWith(this.#stores.keys, 'federation', 'retired');
+    const revoked = await keysWith(this.#stores.keys, 'federation', 'revoked');
+    const lifetime = this.#settings.metadataLifetimeSeconds;
+    const keys: HistoricalKey[] = [...retired, ...revoked].map((k) => {
+      const endedMs = (k.revokedAt ?? k.retiredAt ?? k.createdAt).getTime();
+      return {
+        ...k.publicJwk,
+        kid: k.kid,
+        alg: k.alg,
+        iat: Math.floor(k.createdAt.getTime() / 1000),
+        // What the key signed expires at most one metadata lifetime after it stopped signing.
+        exp: Math.floor(endedMs / 1000) + lifetime,
+        ...(k.revokedAt ? { revoked: { revoked_at: Math.floor(k.revokedAt.getTime() / 1000) } } : {}),
+      };
+    });
+    return signHistoricalKeys(
+      { iss: this.#identity.entityId, iat: this.#clock.nowSeconds(), keys },
+      signingKey(await activeKey(this.#stores.keys, 'federation')),
+    );
+  }
+
+  /** Revokes a city, node, key or certificate: a new metadata version at once. */
+  async revoke(kind: Revocation['kind'], id: string, reason: string): Promise<MetadataVersion> {
+    if (reason.trim() === '') throw badField('reason', 'is required');
+    const members = await this.#stores.anchor.listMembers();
+    if (kind === 'city' && !members.some((m) => m.city === id)) throw notMember(`city ${id} is not a member`);
+    if (kind === 'node' && !members.some((m) => m.nodes.some((n) => n.spiffeId === id))) {
+      throw notMember(`no enrolled node ${id}`);
+    }
+    if (kind === 'key') {
+      const key = await this.#stores.keys.get(id);
+      // Any active key of the anchor's own store is in use: the federation signer (rotate it
+      // out first), the cluster root CA or the HTTPS key, without which the anchor cannot
+      // be opened or served again.
+      if (key?.status === 'active') {
+        throw badField(
+          'id',
+          key.purpose === 'federation'
+            ? `key ${id} is the anchor's active key; rotate it out first (anchor rotate)`
+            : `key ${id} is the anchor's active ${key.purpose} key; revoking it would leave the anchor unable to start`,
+        );
+      }
+    }
+    const metadata = await this.#serialized(async () => {
+      const latest = await this.#stores.anchor.latestMetadata();
+      const revocation: Revocation = {
+        kind,
+        id,
+        reason,
+        revokedAt: this.#clock.now(),
+        version: (latest?.version ?? 0) + 1,
+      };
+      const key = kind === 'key' ? await this.#stores.keys.get(id) : undefined;
+      if (key) await this.#stores.keys.setStatus(id, 'revoked', revocation.revokedAt);
+      const next = await this.#nextMetadata({ revocation });
+      await this.#stores.anchor.revoke(revocation, next);
+      return next;
+    });
+    this.#log.warn({ event: 'entity.revoked', kind, id, reason, version: metadata.version }, 'revoked');
+    return metadata;
+  }
+
+  /**
+   * Two-stage rollover of the anchor's federation key. `publish` creates the next key
+   * and announces it in metadata signed by the current key, so verifiers pin it;
+   * `activate` (after at least one metadata refresh interval) makes it the signer and
+   * retires the old key, which the historical-keys endpoint then lists.
+   */
+  async rotate(stage: 'publish' | 'activate'): Promise<{ kid: string; version: number }> {
+    return this.#serialized(async () => {
+      const now = this.#clock.now();
+      const pending = await keysWith(this.#stores.keys, 'federation', 'next');
+      if (stage === 'publish') {
+        const next =
+          pending[0] ?? (await createKey(this.#stores.keys, { purpose: 'federation', status: 'next', now })).stored;
+        const version = await this.#nextMetadata({});
+        await this.#stores.anchor.publishMetadata(version);
+        this.#log.info(
+          { event: 'anchor_key.published', kid: next.kid, version: version.version },
+          'next key published',
+        );
+        return { kid: next.kid, version: version.version };
+      }
+      const next = pending[0];
+      if (next === undefined)
+        throw badField('stage', 'no next key is published; run `anchor rotate --stage publish` first');
+      const previous = await keysWith(this.#stores.keys, 'federation', 'active');
+      await this.#stores.keys.setStatus(next.kid, 'active', now);
+      for (const old of previous) await this.#stores.keys.setStatus(old.kid, 'retired', now);
+      const version = await this.#nextMetadata({});
+      await this.#stores.anchor.publishMetadata(version);
+      this.#log.info({ event: 'anchor_key.activated', kid: next.kid, version: version.version }, 'next key activated');
+      return { kid: next.kid, version: version.version };
+    });
+  }
+
+  /** Runs metadata-changing work one at a time, so each version is built on the last. */
+  #serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #publishedAnchorKeys(): Promise<StoredKey[]> {
+    return [
+      ...(await keysWith(this.#stores.keys, 'federation', 'active')),
+      ...(await keysWith(this.#stores.keys, 'federation', 'next')),
+    ];
+  }
+
+  /** Signs version latest + 1 over the stored state plus a pending change. */
+  async #nextMetadata(pending: {
+    node?: Omit<AnchorMember, 'nodes'> & { node: AnchorNode };
+    revocation?: Revocation;
+  }): Promise<MetadataVersion> {
+    const latest = await this.#stores.anchor.latestMetadata();
+    const members = [...(await this.#stores.anchor.listMembers())];
+    if (pending.node) {
+      const { node, ...member } = pending.node;
+      const at = members.findIndex((m) => m.city === member.city);
+      const base = at >= 0 ? members[at]! : { ...member, nodes: [] };
+      const merged = { ...base, nodes: [...base.nodes.filter((n) => n.name !== node.name), node] };
+      merged.nodes.sort((a, b) => a.name.localeCompare(b.name));
+      if (at >= 0) members[at] = merged;
+      else members.push(merged);
+      members.sort((a, b) => a.city.localeCompare(b.city));
+    }
+    const revocations = [
+      ...(await this.#stores.anchor.listRevocations()),
+      ...(pending.revocation ? [pending.revocation] : []),
+    ];
+    const nowSeconds = this.#clock.nowSeconds();
+    const claims = buildMetadataClaims({
+      identity: this.#identity,
+      version: (latest?.version ?? 0) + 1,
+      nowSeconds,
+      parameters: this.#settings,
+      members,
+      revocations,
+      anchorKeys: await this.#publishedAnchorKeys(),
+    });
+    const jwt = await signClusterMetadata(claims, signingKey(await activeKey(this.#stores.keys, 'federation')));
+    return {
+      version: claims.version,
+      jwt,
+      issuedAt: new Date(claims.iat * 1000),
+      expiresAt: new Date(claims.exp * 1000),
+    };
+  }
+
+  async #subordinateStatement(member: AnchorMember): Promise<string> {
+    const now = this.#clock.nowSeconds();
+    const entityId = cityEntityId(member);
+    const first = member.nodes.find((n) => n.entityId === entityId) ?? member.nodes[0]!;
+    const claims: EntityStatementClaims = {
+      iss: this.#identity.entityId,
+      sub: entityId,
+      iat: now,
+      exp: now + this.#settings.metadataLifetimeSeconds,
+      jwks: cityJwks(member),
+      metadata: {
+        [CITYMESH_NODE_ENTITY_TYPE]: {
+          cluster: this.#identity.cluster,
+          city: member.city,
+          region_code: member.regionCode,
+          trust_domain: member.trustDomain,
+          grpc_endpoint: first.grpcEndpoint,
+          https_endpoint: first.entityId,
+          ca_certificates: member.nodes.map((n) => n.caCertificatePem),
+        },
+      },
+      // A city is a leaf of the federation: it may not vouch for further entities.
+      constraints: { max_path_length: 0 },
+    };
+    return signEntityStatement(claims, signingKey(await activeKey(this.#stores.keys, 'federation')));
+  }
+
+  #cityOfCluster(city: string): { region: string } {
+    const info = getCity(parseCityName(city));
+    if (info.cluster !== this.#identity.cluster) {
+      throw notMember(`city ${city} belongs to cluster ${info.cluster}, not ${this.#identity.cluster}`);
+    }
+    return info;
+  }
+}
+
+function checkFederationJwks(keys: readonly PublicJwk[]): PublicJwk[] {
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > 4) {
+    throw badField('federationJwks', 'must hold 1 to 4 public keys');
+  }
+  return keys.map((k, i) => {
+    if (hasPrivateMembers(k))
+      throw badField(`federationJwks[${i}]`, 'must be a public key (it carries private members)');
+    if (k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.kid !== 'string' || k.kid === '') {
+      throw badField(`federationJwks[${i}]`, 'must be a P-256 EC key with a kid');
+    }
+    return k;
+  });
+}
+
+function badField(field: string, rule: string): MeshError {
+  return new MeshError('MALFORMED_REQUEST', `${field}: ${rule}`, { details: { field, rule } });
+}
+
+function notMember(message: string): MeshError {
+  return new MeshError('MEMBER_NOT_FOUND', message, {});
+}

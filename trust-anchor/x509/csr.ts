@@ -1,0 +1,156 @@
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { MeshError } from '../../common/errors/mesh-error.js';
+import type { EcKeyPair } from './keys.js';
+import { keyIdOf } from './keys.js';
+import { checkDnsNames, parseCertificateSpiffeUri } from './names.js';
+import { decodeSinglePem, isSingleDerSequence, PEM_LABEL } from './pem.js';
+import { OID } from './profile.js';
+import { type CryptoKey, EC_KEY_ALGORITHM, SIGNING_ALGORITHM, subtle, x509 } from './provider.js';
+
+/** Options of {@link createCsr}. */
+export interface CreateCsrOptions {
+  /** The key pair the certificate will be for; the CSR is signed with its private key (proof of possession). */
+  readonly keys: EcKeyPair;
+  /** Subject common name, 1–64 characters (RFC 5280 ub-common-name). Informational only. */
+  readonly subjectCn: string;
+  /** The SPIFFE ID requested: a workload ID for a leaf, or `spiffe://<trust domain>` for a city CA. */
+  readonly spiffeId?: string;
+  /** DNS names requested, e.g. `localhost` for a node that grpc-js dials by that name. */
+  readonly dnsNames?: readonly string[];
+}
+
+/** A PKCS#10 request whose self-signature verified. */
+export interface ParsedCsr {
+  readonly pem: string;
+  /** The subject DN as RFC 4514 text. */
+  readonly subject: string;
+  readonly subjectCn: string | null;
+  /** The P-256 public key being certified (extractable, `verify`). */
+  readonly publicKey: CryptoKey;
+  /** RFC 7638 thumbprint of {@link publicKey}. */
+  readonly kid: string;
+  /** URI SANs requested in the `extensionRequest` attribute (RFC 2985 §5.4.2). */
+  readonly uris: readonly string[];
+  /** DNS SANs requested. */
+  readonly dnsNames: readonly string[];
+}
+
+/** ecdsa-with-SHA256 (RFC 5758 §3.2): its AlgorithmIdentifier has no parameters. */
+const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+
+/**
+ * Checks the request's self-signature with OpenSSL (node:crypto), strictly: the request
+ * must re-encode to exactly its own bytes (so no lenient BER slipped through the
+ * ASN.1 decoder), be signed with ecdsa-with-SHA256, and carry a DER ECDSA signature that
+ * verifies over the exact `certificationRequestInfo` bytes with the enclosed key.
+ */
+function checkProofOfPossession(der: Uint8Array): void {
+  let request: CertificationRequest;
+  try {
+    request = AsnConvert.parse(der, CertificationRequest);
+  } catch (cause) {
+    throw csrError('der', 'is not a DER PKCS#10 certificate request', cause);
+  }
+  if (!Buffer.from(AsnConvert.serialize(request)).equals(der)) {
+    throw csrError('der', 'is not DER-encoded (it does not re-encode to the same bytes)');
+  }
+  const algorithm = request.signatureAlgorithm;
+  if (algorithm.algorithm !== ECDSA_WITH_SHA256 || algorithm.parameters != null) {
+    throw csrError('signature', `must be signed with ecdsa-with-SHA256, not ${algorithm.algorithm}`);
+  }
+  const info = request.certificationRequestInfoRaw ?? AsnConvert.serialize(request.certificationRequestInfo);
+  const spki = AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo);
+  let ok = false;
+  try {
+    const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    ok = verifySignature('sha256', Buffer.from(info), key, Buffer.from(request.signature));
+  } catch (cause) {
+    throw csrError('signature', 'signature could not be checked', cause);
+  }
+  if (!ok) throw csrError('signature', 'signature does not verify with its own public key');
+}
+
+function csrError(rule: string, message: string, cause?: unknown): MeshError {
+  return new MeshError('MALFORMED_REQUEST', `csrPem ${message}`, { details: { field: 'csrPem', rule }, cause });
+}
+
+/**
+ * Creates a PKCS#10 certificate signing request (RFC 2986), ECDSA P-256 / SHA-256,
+ * requesting the given SANs. The issuer decides the names it signs; the request says
+ * what the requester expects, and issuers refuse a request for a different SPIFFE ID.
+ *
+ * @throws TypeError on a bad `subjectCn`; MeshError `INVALID_IDENTIFIER` on a bad
+ *   `spiffeId`, `MALFORMED_REQUEST` (rule `dns-name`) on a bad DNS name
+ */
+export async function createCsr(options: CreateCsrOptions): Promise<string> {
+  const { keys, subjectCn, spiffeId, dnsNames } = options;
+  if (typeof subjectCn !== 'string' || subjectCn.length === 0 || subjectCn.length > 64) {
+    throw new TypeError('subjectCn must be a string of 1 to 64 characters');
+  }
+  const names: x509.JsonGeneralName[] = [];
+  if (spiffeId !== undefined) names.push({ type: 'url', value: parseCertificateSpiffeUri(spiffeId, 'spiffeId').uri });
+  for (const dns of checkDnsNames(dnsNames, 'dnsNames')) names.push({ type: 'dns', value: dns });
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: [subjectCn] }],
+    keys: { privateKey: keys.privateKey, publicKey: keys.publicKey },
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names, false)] : [],
+  });
+  return `${csr.toString('pem')}\n`;
+}
+
+/**
+ * Parses a PKCS#10 request and verifies its self-signature with OpenSSL (proof that the
+ * requester holds the private key). Only P-256 ECDSA keys and URI/DNS SANs are accepted.
+ *
+ * @throws MeshError `MALFORMED_REQUEST` with `details.field = 'csrPem'` and `details.rule`
+ *   one of `pem`, `der`, `signature`, `key-algorithm`, `san-type`
+ */
+export async function parseCsr(pem: string): Promise<ParsedCsr> {
+  const der = decodeSinglePem(pem, PEM_LABEL.csr, { field: 'csrPem', code: 'MALFORMED_REQUEST' });
+  if (!isSingleDerSequence(der)) throw csrError('der', 'is not one DER-encoded PKCS#10 certificate request');
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(der);
+  } catch (cause) {
+    throw csrError('der', 'is not a DER PKCS#10 certificate request', cause);
+  }
+  let publicKey: CryptoKey;
+  try {
+    publicKey = await subtle.importKey('spki', csr.publicKey.rawData, EC_KEY_ALGORITHM, true, ['verify']);
+  } catch (cause) {
+    throw csrError('key-algorithm', 'must carry a P-256 ECDSA public key', cause);
+  }
+  checkProofOfPossession(der);
+
+  const uris: string[] = [];
+  const dnsNames: string[] = [];
+  let subjectCn: string | null;
+  let subject: string;
+  try {
+    // @peculiar/x509 decodes attributes lazily: keep every decode inside this guard.
+    for (const ext of csr.getExtensions(OID.subjectAltName)) {
+      for (const name of new x509.SubjectAlternativeNameExtension(ext.rawData).names.items) {
+        if (name.type === 'url') uris.push(name.value);
+        else if (name.type === 'dns') dnsNames.push(name.value);
+        else throw csrError('san-type', `requests a ${name.type} SAN; only URI and DNS names are issued`);
+      }
+    }
+    subject = csr.subject;
+    subjectCn = csr.subjectName.getField('CN')[0] ?? null;
+  } catch (cause) {
+    if (cause instanceof MeshError) throw cause;
+    throw csrError('der', 'has an extension request or subject that does not decode', cause);
+  }
+  return Object.freeze({
+    pem,
+    subject,
+    subjectCn,
+    publicKey,
+    kid: await keyIdOf(publicKey),
+    uris: Object.freeze(uris),
+    dnsNames: Object.freeze(dnsNames),
+  });
+}
