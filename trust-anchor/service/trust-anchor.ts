@@ -238,7 +238,7 @@ export class TrustAnchor {
     };
     const metadata = await this.#serialized(async () => {
       const existing = await this.#stores.anchor.getMember(city);
-      if (existing && existing.nodes.some((n) => n.name !== name) && cityEntityId(existing) !== input.entityId) {
+      if (existing?.nodes.some((n) => n.name !== name) && cityEntityId(existing) !== input.entityId) {
         throw badField(
           'entityId',
           `city ${city} is already enrolled as ${cityEntityId(existing)}; every node of a city shares it`,
