@@ -114,6 +114,9 @@ describe('anchor init/serve/invite and node join with the real CLI', () => {
     const after = await status('beijing');
     expect(after.metadataVersion).toBe(before + 1);
     expect(after.revocations).toBe(1);
+    const reinvite = await citymesh(['anchor', 'invite', '--dir', 'anchor', '--city', 'tangshan'], work);
+    expect(reinvite.code).toBe(1);
+    expect(reinvite.stderr).toContain('[CITY_REVOKED]');
   });
 
   it('rotates the anchor key in two stages while members keep verifying', async () => {

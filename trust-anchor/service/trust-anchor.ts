@@ -182,6 +182,7 @@ export class TrustAnchor {
   /** Issues a one-time join token for `city`, bound to it and pinning the cluster root. */
   async invite(city: string): Promise<{ token: string; tokenId: string; expiresAt: Date }> {
     this.#cityOfCluster(city);
+    await this.#refuseRevokedCity(city);
     const { token, record } = createJoinToken({
       city,
       rootPin: rootPinOf(this.trustBundlePem),
@@ -204,6 +205,7 @@ export class TrustAnchor {
     checkJoinToken(presented, await this.#stores.anchor.getJoinToken(presented.tokenId), { city: input.city, now });
     const city = parseCityName(input.city);
     const info = this.#cityOfCluster(city);
+    await this.#refuseRevokedCity(city);
     const name = parseNodeName(input.nodeName, 'nodeName');
     parseEntityId(input.entityId, 'entityId', this.#settings.allowLoopbackHttp ?? false);
     if (!ENDPOINT.test(input.grpcEndpoint)) {
@@ -497,6 +499,20 @@ export class TrustAnchor {
       constraints: { max_path_length: 0 },
     };
     return signEntityStatement(claims, signingKey(await activeKey(this.#stores.keys, 'federation')));
+  }
+
+  /** A revoked city stays out: the anchor signs it no new CA, even with a fresh token. */
+  async #refuseRevokedCity(city: string): Promise<void> {
+    const revoked = (await this.#stores.anchor.listRevocations()).find((r) => r.kind === 'city' && r.id === city);
+    if (revoked) {
+      throw new MeshError(
+        'CITY_REVOKED',
+        `city ${city} was revoked in metadata version ${revoked.version}: ${revoked.reason}`,
+        {
+          details: { city },
+        },
+      );
+    }
   }
 
   #cityOfCluster(city: string): { region: string } {
