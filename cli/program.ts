@@ -21,6 +21,7 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError()
+    // Commands created below inherit these settings, so every level reports errors alike.
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   registerAnchorCommands(program, io);
@@ -31,11 +32,6 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
   registerRegionsCommands(program, io);
   registerSimulateCommand(program, io, setExitCode);
   registerStoreCommands(program, io);
-  // Subcommands inherit exit and output handling so every level reports errors the same way.
-  for (const cmd of program.commands) {
-    cmd.exitOverride().showHelpAfterError('(run with --help for usage)').showSuggestionAfterError();
-    cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  }
   return program;
 }
 

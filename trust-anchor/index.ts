@@ -8,7 +8,15 @@ export { loadTrustAnchorConfig, type TrustAnchorConfig } from './config.js';
 export { createJoinToken, formatJoinToken, type JoinToken, parseJoinToken, rootPinOf } from './enrol/join-token.js';
 export * from './federation/index.js';
 export { type AnchorServer, type AnchorServerInit, startAnchorServer } from './http/server.js';
-export { activeKey, createKey, keysWith, type LoadedKey, loadKey, signingKey } from './service/key-material.js';
+export {
+  activeKey,
+  createKey,
+  keysWith,
+  type LoadedKey,
+  loadKey,
+  publishedJwk,
+  signingKey,
+} from './service/key-material.js';
 export type { ClusterParameters } from './service/metadata.js';
 export {
   type EnrolInput,

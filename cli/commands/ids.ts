@@ -21,7 +21,7 @@ type Kind = keyof typeof PARSERS;
 
 /** Guesses what an identifier is from its shape, so `citymesh ids parse X` needs no flag. */
 function guessKind(value: string): Kind {
-  if (value.startsWith('spiffe:') || value.toLowerCase().startsWith('spiffe:')) return 'spiffe';
+  if (value.toLowerCase().startsWith('spiffe:')) return 'spiffe';
   if (/^\d+$/.test(value)) return 'region';
   if (value.includes('/')) return 'resource';
   return 'city';

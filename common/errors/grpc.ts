@@ -1,5 +1,6 @@
 import { status as GrpcStatus, Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { MeshError } from './mesh-error.js';
+import { publicError } from './public-error.js';
 import { ERROR_REGISTRY, type ErrorCode } from './registry.js';
 
 /** Trailer carrying the `ErrorReason` name (without prefix) on every failed call. */
@@ -11,15 +12,11 @@ export const REASON_TRAILER = 'citymesh-reason';
  * logs the original with `onInternal`).
  */
 export function toGrpcStatus(err: unknown, onInternal?: (err: unknown) => void): StatusObject {
-  const mesh = err instanceof MeshError ? err : null;
-  if (mesh === null || mesh.code === 'INTERNAL') onInternal?.(err);
-  const code: ErrorCode = mesh?.code ?? 'INTERNAL';
-  const entry = ERROR_REGISTRY[code];
+  const failure = publicError(err);
+  if (failure.internal) onInternal?.(err);
   const metadata = new Metadata();
-  metadata.set(REASON_TRAILER, code);
-  // INTERNAL never echoes a message: it might contain paths, SQL or key material.
-  const details = mesh && code !== 'INTERNAL' ? mesh.message : entry.summary;
-  return { code: entry.status, details, metadata };
+  metadata.set(REASON_TRAILER, failure.code);
+  return { code: failure.status, details: failure.message, metadata };
 }
 
 /** A ServiceError ready to hand to a grpc-js callback or `call.destroy`. */

@@ -1,4 +1,5 @@
 import { MeshError } from '../errors/mesh-error.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../stores/paging.js';
 
 /**
  * proto3 cannot mark a field required, so handlers check the fields the protocol documents
@@ -38,7 +39,7 @@ export function requireList<T>(typeName: string, field: string, value: readonly 
 }
 
 /** `page_size`: 0 means the default; negative or above `max` is an error naming the field. */
-export function pageSize(typeName: string, value: number, max = 1000, fallback = 100): number {
+export function pageSize(typeName: string, value: number, max = MAX_PAGE_SIZE, fallback = DEFAULT_PAGE_SIZE): number {
   if (!Number.isInteger(value) || value < 0) throw missing(typeName, 'page_size', 'must be a non-negative integer');
   if (value > max) throw missing(typeName, 'page_size', `must be at most ${max}`);
   return value === 0 ? fallback : value;

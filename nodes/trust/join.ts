@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import { type Logger, silentLogger } from '../../common/logger.js';
-import type { PublicJwk } from '../../common/stores/index.js';
 import { EnrolResponse } from '../../proto/gen/citymesh/v1/trust_service.js';
 import { openSqliteStores } from '../../stores/index.js';
 import {
@@ -11,6 +10,7 @@ import {
   createKey,
   type JwkSet,
   parseJoinToken,
+  publishedJwk,
   rootPinOf,
   verifyClusterMetadata,
   verifyEntityStatement,
@@ -53,7 +53,7 @@ export async function joinCluster(init: JoinInit): Promise<NodeIdentity> {
     const ca = await createKey(stores.keys, { purpose: 'ca', status: 'next', now });
     const federation = await createKey(stores.keys, { purpose: 'federation', status: 'active', now });
     const caCsrPem = await createCsr({ keys: ca.pair, subjectCn: `citymesh ${token.city} city CA` });
-    const federationJwks: { keys: PublicJwk[] } = { keys: [{ ...federation.stored.publicJwk, use: 'sig' }] };
+    const federationJwks = { keys: [publishedJwk(federation.stored)] };
     const res = await anchorRequest(init.anchorUrl, '/enrol', {
       rootPem,
       method: 'POST',

@@ -26,9 +26,10 @@ export async function issueNodeCertificate(input: {
 }): Promise<VerifiedCertificatePath> {
   const previous = await keysWith(input.keys, 'tls', 'active');
   let leafPem = '';
-  await createKey(input.keys, {
+  // Stored as `next` and activated only once the certificate verifies.
+  const tls = await createKey(input.keys, {
     purpose: 'tls',
-    status: 'active',
+    status: 'next',
     now: input.now,
     certificatePem: async (pair) => {
       leafPem = (
@@ -54,6 +55,7 @@ export async function issueNodeCertificate(input: {
     expected: { spiffeId: input.spiffeId },
   });
   writeFileAtomic(nodePath(input.dir, 'nodeCert'), `${leafPem}${input.cityCa.certificatePem}`);
+  await input.keys.setStatus(tls.stored.kid, 'active', input.now);
   for (const old of previous) await input.keys.setStatus(old.kid, 'retired', input.now);
   return verified;
 }

@@ -118,3 +118,18 @@ describe('citymesh CLI', () => {
     expect(r.out.trim()).toBe(renderErrorsMarkdown());
   });
 });
+
+describe('citymesh CLI nested commands', () => {
+  it('reports a usage error two levels down through the same output, with exit 2', async () => {
+    const r = await cli('anchor', 'init', '--dir', 'x');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("required option '--cluster <name>' not specified");
+    expect(r.err).toContain('(run with --help for usage)');
+  });
+
+  it('suggests a mistyped nested command', async () => {
+    const r = await cli('anchor', 'invit');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('Did you mean one of init, invite?');
+  });
+});

@@ -9,9 +9,15 @@ import {
   nodePath,
   TrustState,
 } from '../../nodes/index.js';
-import { readNodeFile } from '../../nodes/trust/node-files.js';
+import { readNodeFile, writeFileAtomic } from '../../nodes/trust/node-files.js';
 import { openSqliteStores } from '../../stores/index.js';
-import { activeKey, keysWith, verifyCertificatePath } from '../../trust-anchor/index.js';
+import {
+  activeKey,
+  createClusterRootCa,
+  generateEcKeyPair,
+  keysWith,
+  verifyCertificatePath,
+} from '../../trust-anchor/index.js';
 import {
   codeOf,
   joinCity,
@@ -186,6 +192,26 @@ describe('node certificate', () => {
     const before = readNodeFile(dir, 'nodeCert');
     const activeBefore = (await keysWith(stores.keys, 'tls', 'active')).map((k) => k.kid);
     expect(await codeOf(renew('spiffe://tianjin.jjj.citymesh/node/n1'))).toBe('CERTIFICATE_NAME_CONSTRAINT');
+    expect(readNodeFile(dir, 'nodeCert')).toBe(before);
+    expect((await keysWith(stores.keys, 'tls', 'active')).map((k) => k.kid)).toEqual(activeBefore);
+  });
+
+  it('keeps the current certificate and active key when the new one does not verify', async () => {
+    const before = readNodeFile(dir, 'nodeCert');
+    const bundle = readNodeFile(dir, 'bundle');
+    const activeBefore = (await keysWith(stores.keys, 'tls', 'active')).map((k) => k.kid);
+    const stranger = await createClusterRootCa({
+      cluster: 'jjj',
+      keys: await generateEcKeyPair(),
+      now: t.clock.now(),
+      lifetimeDays: 1,
+    });
+    writeFileAtomic(nodePath(dir, 'bundle'), stranger.pem);
+    try {
+      expect(await codeOf(renew())).toBe('CERTIFICATE_INVALID');
+    } finally {
+      writeFileAtomic(nodePath(dir, 'bundle'), bundle);
+    }
     expect(readNodeFile(dir, 'nodeCert')).toBe(before);
     expect((await keysWith(stores.keys, 'tls', 'active')).map((k) => k.kid)).toEqual(activeBefore);
   });

@@ -109,16 +109,25 @@ export async function joinCity(
 ): Promise<{ dir: string; identity: NodeIdentity }> {
   const { token } = await t.anchor.invite(city);
   const dir = dirs.make(`citymesh-${city}-`);
-  const identity = await joinCluster({
-    dir,
+  return { dir, identity: await joinWithToken(t, token, city, { dir, nodeName }) };
+}
+
+/** Runs the real `joinCluster` against `t` with a given (possibly tampered) token, as `city`'s node. */
+export function joinWithToken(
+  t: Pick<TestAnchor, 'server' | 'clock'>,
+  token: string,
+  city: string,
+  options: { dir: string; nodeName?: string },
+): Promise<NodeIdentity> {
+  return joinCluster({
+    dir: options.dir,
     anchorUrl: t.server.url,
     token,
-    nodeName,
+    nodeName: options.nodeName ?? 'n1',
     entityId: cityEntityIdOf(city),
     grpcEndpoint: `${city}.example:7443`,
     clock: t.clock,
   });
-  return { dir, identity };
 }
 
 /** Claims of the anchor's latest metadata, unverified (the anchor is the party under test). */

@@ -5,7 +5,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMeshError } from '../../common/errors/mesh-error.js';
 import type { PublicJwk } from '../../common/stores/index.js';
-import { joinCluster, type NodeIdentity, nodePath, TrustState } from '../../nodes/index.js';
+import { type NodeIdentity, nodePath, TrustState } from '../../nodes/index.js';
 import { readNodeFile } from '../../nodes/trust/node-files.js';
 import { openMemoryStores } from '../../stores/index.js';
 import {
@@ -35,6 +35,7 @@ import {
   cityEntityIdOf,
   codeOf,
   joinCity,
+  joinWithToken,
   latestClaims,
   latestVersion,
   startTestAnchor,
@@ -159,16 +160,7 @@ describe('enrolment through joinCluster over HTTPS', () => {
 
   it('refuses a join token used a second time with JOIN_TOKEN_USED', async () => {
     const { token } = await t.anchor.invite('tianjin');
-    const join = () =>
-      joinCluster({
-        dir: dirs.make(),
-        anchorUrl: t.server.url,
-        token,
-        nodeName: 'n1',
-        entityId: cityEntityIdOf('tianjin'),
-        grpcEndpoint: 'tianjin.example:7443',
-        clock: t.clock,
-      });
+    const join = () => joinWithToken(t, token, 'tianjin', { dir: dirs.make() });
     await join();
     const before = await snapshot(t);
     expect(await codeOf(join())).toBe('JOIN_TOKEN_USED');
@@ -183,17 +175,7 @@ describe('enrolment through joinCluster over HTTPS', () => {
       fresh.clock.advanceSeconds(TEST_SETTINGS.joinTokenLifetimeSeconds);
       const before = await snapshot(fresh);
       const dir = dirs.make();
-      const code = await codeOf(
-        joinCluster({
-          dir,
-          anchorUrl: fresh.server.url,
-          token,
-          nodeName: 'n1',
-          entityId: cityEntityIdOf('tianjin'),
-          grpcEndpoint: 'tianjin.example:7443',
-          clock: fresh.clock,
-        }),
-      );
+      const code = await codeOf(joinWithToken(fresh, token, 'tianjin', { dir }));
       expect(code).toBe('JOIN_TOKEN_EXPIRED');
       expect(await snapshot(fresh)).toEqual(before);
       expect(existsSync(nodePath(dir, 'identity'))).toBe(false);
@@ -216,17 +198,7 @@ describe('enrolment through joinCluster over HTTPS', () => {
     const edited = formatJoinToken({ ...parseJoinToken(token), city: 'beijing' });
     expect(edited).not.toBe(token);
     const before = await snapshot(t);
-    const code = await codeOf(
-      joinCluster({
-        dir: dirs.make(),
-        anchorUrl: t.server.url,
-        token: edited,
-        nodeName: 'n9',
-        entityId: cityEntityIdOf('beijing'),
-        grpcEndpoint: 'beijing.example:7443',
-        clock: t.clock,
-      }),
-    );
+    const code = await codeOf(joinWithToken(t, edited, 'beijing', { dir: dirs.make(), nodeName: 'n9' }));
     expect(code).toBe('JOIN_TOKEN_WRONG_CITY');
     expect(await snapshot(t)).toEqual(before);
     expect((await t.stores.anchor.getJoinToken(tokenId))?.usedAt).toBeUndefined();
@@ -236,17 +208,7 @@ describe('enrolment through joinCluster over HTTPS', () => {
     const { token } = await t.anchor.invite('shijiazhuang');
     const forged = formatJoinToken({ ...parseJoinToken(token), secret: randomBytes(32).toString('base64url') });
     const before = await snapshot(t);
-    const code = await codeOf(
-      joinCluster({
-        dir: dirs.make(),
-        anchorUrl: t.server.url,
-        token: forged,
-        nodeName: 'n1',
-        entityId: cityEntityIdOf('shijiazhuang'),
-        grpcEndpoint: 'shijiazhuang.example:7443',
-        clock: t.clock,
-      }),
-    );
+    const code = await codeOf(joinWithToken(t, forged, 'shijiazhuang', { dir: dirs.make() }));
     expect(code).toBe('JOIN_TOKEN_INVALID');
     expect(await snapshot(t)).toEqual(before);
   });
@@ -257,17 +219,7 @@ describe('enrolment through joinCluster over HTTPS', () => {
       const { token } = await other.anchor.invite('tangshan');
       const before = await snapshot(t);
       const dir = `${dirs.make()}/node`;
-      const code = await codeOf(
-        joinCluster({
-          dir,
-          anchorUrl: t.server.url,
-          token,
-          nodeName: 'n1',
-          entityId: cityEntityIdOf('tangshan'),
-          grpcEndpoint: 'tangshan.example:7443',
-          clock: t.clock,
-        }),
-      );
+      const code = await codeOf(joinWithToken(t, token, 'tangshan', { dir }));
       expect(code).toBe('TRUST_CHAIN_INVALID');
       expect(existsSync(dir)).toBe(false);
       expect(await snapshot(t)).toEqual(before);
@@ -285,17 +237,7 @@ describe('enrolment through joinCluster over HTTPS', () => {
       const otherPin = parseJoinToken((await other.anchor.invite('tangshan')).token).rootPin;
       const repinned = formatJoinToken({ ...parseJoinToken(token), rootPin: otherPin });
       const before = await snapshot(t);
-      const code = await codeOf(
-        joinCluster({
-          dir: dirs.make(),
-          anchorUrl: t.server.url,
-          token: repinned,
-          nodeName: 'n1',
-          entityId: cityEntityIdOf('tangshan'),
-          grpcEndpoint: 'tangshan.example:7443',
-          clock: t.clock,
-        }),
-      );
+      const code = await codeOf(joinWithToken(t, repinned, 'tangshan', { dir: dirs.make() }));
       expect(code).toBe('TRUST_CHAIN_INVALID');
       expect((await t.stores.anchor.getJoinToken(tokenId))?.usedAt).toBeUndefined();
       expect(await snapshot(t)).toEqual(before);

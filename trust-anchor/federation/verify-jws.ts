@@ -247,6 +247,23 @@ const HEADER_CHECKS: readonly Check<HeaderContext>[] = [
 const NUMERIC_DATE_CLAIMS = ['iat', 'nbf', 'exp'] as const;
 
 /** Checks on the claims, after the signature verified. */
+/** `iat` and `nbf` may not lie beyond now + leeway (RFC 7519 §4.1.5, §4.1.6). */
+function notInFuture(claim: 'iat' | 'nbf'): Check<ClaimsContext> {
+  return {
+    rule: `${claim}-future`,
+    code: 'TOKEN_NOT_YET_VALID',
+    check: ({ payload, options }) => {
+      const value = payload[claim];
+      return typeof value === 'number' && value > options.now + options.leeway
+        ? {
+            message: `${claim} ${value} is in the future (now ${options.now}, leeway ${options.leeway} s)`,
+            details: { [claim]: value, now: options.now },
+          }
+        : undefined;
+    },
+  };
+}
+
 const CLAIM_CHECKS: readonly Check<ClaimsContext>[] = [
   {
     rule: 'numeric-date',
@@ -274,28 +291,8 @@ const CLAIM_CHECKS: readonly Check<ClaimsContext>[] = [
         ? { message: 'exp must be after iat', details: { claim: 'exp' } }
         : undefined,
   },
-  {
-    rule: 'iat-future',
-    code: 'TOKEN_NOT_YET_VALID',
-    check: ({ payload, options }) =>
-      typeof payload.iat === 'number' && payload.iat > options.now + options.leeway
-        ? {
-            message: `iat ${payload.iat} is in the future (now ${options.now}, leeway ${options.leeway} s)`,
-            details: { iat: payload.iat, now: options.now },
-          }
-        : undefined,
-  },
-  {
-    rule: 'nbf-future',
-    code: 'TOKEN_NOT_YET_VALID',
-    check: ({ payload, options }) =>
-      typeof payload.nbf === 'number' && payload.nbf > options.now + options.leeway
-        ? {
-            message: `nbf ${payload.nbf} is in the future (now ${options.now}, leeway ${options.leeway} s)`,
-            details: { nbf: payload.nbf, now: options.now },
-          }
-        : undefined,
-  },
+  notInFuture('iat'),
+  notInFuture('nbf'),
   {
     rule: 'expired',
     code: 'TOKEN_EXPIRED',

@@ -1,6 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { MeshError } from '../../common/errors/mesh-error.js';
-import { ERROR_REGISTRY, type ErrorCode } from '../../common/errors/registry.js';
+import { publicError } from '../../common/errors/public-error.js';
+import type { ErrorCode } from '../../common/errors/registry.js';
 
 /** gRPC status → HTTP status, for the anchor's HTTPS binding of TrustService. */
 const HTTP_OF: Partial<Record<GrpcStatus, number>> = {
@@ -18,16 +18,15 @@ const HTTP_OF: Partial<Record<GrpcStatus, number>> = {
 
 /**
  * An error response in the OpenID Federation shape (`error`, `error_description`) plus
- * the citymesh reason. Anything not a MeshError is a generic `server_error`.
+ * the citymesh reason; what may be exposed is decided by `publicError`.
  */
 export function httpError(err: unknown): {
   status: number;
+  internal: boolean;
   body: { error: string; error_description: string; reason: ErrorCode };
 } {
-  const code: ErrorCode = err instanceof MeshError ? err.code : 'INTERNAL';
-  const entry = ERROR_REGISTRY[code];
-  const status = HTTP_OF[entry.status] ?? 500;
-  const description = err instanceof MeshError && code !== 'INTERNAL' ? err.message : entry.summary;
+  const failure = publicError(err);
+  const status = HTTP_OF[failure.status] ?? 500;
   const error =
     status === 404
       ? 'not_found'
@@ -36,5 +35,9 @@ export function httpError(err: unknown): {
         : status === 401
           ? 'invalid_client'
           : 'invalid_request';
-  return { status, body: { error, error_description: description, reason: code } };
+  return {
+    status,
+    internal: failure.internal,
+    body: { error, error_description: failure.message, reason: failure.code },
+  };
 }

@@ -160,8 +160,8 @@ async function handle(anchor: TrustAnchor, req: IncomingMessage, res: ServerResp
     res.writeHead(reply.status ?? 200, { 'content-type': reply.type, ...(reply.headers ?? {}) });
     res.end(reply.body);
   } catch (err) {
-    const { status, body } = httpError(err);
-    if (status >= 500) log.error({ err, path: url.pathname }, 'anchor request failed');
+    const { status, internal, body } = httpError(err);
+    if (internal) log.error({ err, path: url.pathname }, 'anchor request failed');
     else log.info({ event: 'request.refused', path: url.pathname, reason: body.reason }, body.error_description);
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));

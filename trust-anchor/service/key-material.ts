@@ -1,5 +1,5 @@
 import { MeshError } from '../../common/errors/mesh-error.js';
-import type { KeyPurpose, KeyStatus, KeyStore, StoredKey } from '../../common/stores/index.js';
+import type { KeyPurpose, KeyStatus, KeyStore, PublicJwk, StoredKey } from '../../common/stores/index.js';
 import type { FederationSigningKey } from '../federation/index.js';
 import {
   type EcKeyPair,
@@ -68,4 +68,9 @@ export async function activeKey(keys: KeyStore, purpose: KeyPurpose): Promise<Lo
 /** A loaded key as the federation signer wants it. */
 export function signingKey(key: LoadedKey): FederationSigningKey {
   return { kid: key.stored.kid, privateKey: key.pair.privateKey, alg: 'ES256' };
+}
+
+/** A stored key as it is published (entity configuration, metadata, enrolment): a signing JWK. */
+export function publishedJwk(key: StoredKey): PublicJwk {
+  return { ...key.publicJwk, kid: key.kid, alg: key.alg, use: 'sig' };
 }

@@ -1,5 +1,6 @@
 import type { AnchorIdentity, AnchorMember, Revocation, StoredKey } from '../../common/stores/index.js';
 import type { ClusterMember, ClusterMetadataClaims, JwkSet } from '../federation/index.js';
+import { publishedJwk } from './key-material.js';
 
 /** Cluster parameters the anchor publishes; nodes read them from verified metadata. */
 export interface ClusterParameters {
@@ -67,7 +68,7 @@ export function buildMetadataClaims(input: {
     version: input.version,
     iat: input.nowSeconds,
     exp: input.nowSeconds + parameters.metadataLifetimeSeconds,
-    anchor_keys: { keys: input.anchorKeys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
+    anchor_keys: { keys: input.anchorKeys.map(publishedJwk) },
     members: input.members.filter((m) => m.nodes.length > 0).map(toClusterMember),
     parameters: {
       metadata_lifetime_seconds: parameters.metadataLifetimeSeconds,

@@ -24,7 +24,7 @@ import {
   signHistoricalKeys,
 } from '../federation/index.js';
 import { createClusterRootCa, issueCityIntermediateCa, issueTlsServerCert } from '../x509/index.js';
-import { activeKey, createKey, keysWith, type LoadedKey, signingKey } from './key-material.js';
+import { activeKey, createKey, keysWith, type LoadedKey, publishedJwk, signingKey } from './key-material.js';
 import { buildMetadataClaims, type ClusterParameters, cityEntityId, cityJwks } from './metadata.js';
 
 /** What {@link TrustAnchor} runs on. */
@@ -260,7 +260,7 @@ export class TrustAnchor {
       subordinateStatement: await this.#subordinateStatement(enrolled),
       clusterMetadata: metadata.jwt,
       metadataVersion: metadata.version,
-      anchorKeys: (await this.#publishedAnchorKeys()).map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg })),
+      anchorKeys: (await this.#publishedAnchorKeys()).map(publishedJwk),
       anchorEntityId: this.#identity.entityId,
     };
   }
@@ -293,7 +293,7 @@ export class TrustAnchor {
         sub: this.#identity.entityId,
         iat: now,
         exp: now + this.#settings.metadataLifetimeSeconds,
-        jwks: { keys: keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })) },
+        jwks: { keys: keys.map(publishedJwk) },
         metadata: {
           federation_entity: {
             federation_fetch_endpoint: `${base}/fetch`,
@@ -353,12 +353,12 @@ export class TrustAnchor {
     if (kind === 'node' && !members.some((m) => m.nodes.some((n) => n.spiffeId === id))) {
       throw notMember(`no enrolled node ${id}`);
     }
-    if (kind === 'key') {
-      const key = await this.#stores.keys.get(id);
+    const key = kind === 'key' ? await this.#stores.keys.get(id) : undefined;
+    if (key) {
       // Any active key of the anchor's own store is in use: the federation signer (rotate it
       // out first), the cluster root CA or the HTTPS key, without which the anchor cannot
       // be opened or served again.
-      if (key?.status === 'active') {
+      if (key.status === 'active') {
         throw badField(
           'id',
           key.purpose === 'federation'
@@ -376,7 +376,6 @@ export class TrustAnchor {
         revokedAt: this.#clock.now(),
         version: (latest?.version ?? 0) + 1,
       };
-      const key = kind === 'key' ? await this.#stores.keys.get(id) : undefined;
       if (key) await this.#stores.keys.setStatus(id, 'revoked', revocation.revokedAt);
       const next = await this.#nextMetadata({ revocation });
       await this.#stores.anchor.revoke(revocation, next);
