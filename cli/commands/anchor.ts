@@ -187,8 +187,12 @@ export function registerAnchorCommands(program: Command, io: CliIo): void {
         .choices(['publish', 'activate'])
         .makeOptionMandatory(),
     )
-    .action(async (opts: { dir: string; stage: 'publish' | 'activate' }) => {
-      const r = await withAnchor(resolve(opts.dir), (a) => a.rotate(opts.stage));
+    .option(
+      '--force',
+      'activate before the overlap has passed (a compromised key); nodes that missed the next key must re-join',
+    )
+    .action(async (opts: { dir: string; stage: 'publish' | 'activate'; force?: boolean }) => {
+      const r = await withAnchor(resolve(opts.dir), (a) => a.rotate(opts.stage, { force: opts.force === true }));
       printJson(io, { stage: opts.stage, kid: r.kid, metadataVersion: r.version });
     });
 }

@@ -52,6 +52,7 @@ export const ERROR_REGISTRY = {
   JOIN_TOKEN_EXPIRED: { reason: 71, status: GrpcStatus.UNAUTHENTICATED, summary: 'the join token has expired' },
   JOIN_TOKEN_USED: { reason: 72, status: GrpcStatus.UNAUTHENTICATED, summary: 'the join token was already used' },
   JOIN_TOKEN_WRONG_CITY: { reason: 73, status: GrpcStatus.PERMISSION_DENIED, summary: 'the join token was issued for another city' },
+  ROLLOVER_TOO_EARLY: { reason: 74, status: GrpcStatus.FAILED_PRECONDITION, summary: 'the key rollover overlap has not passed yet' },
 
   DEVICE_SUSPENDED: { reason: 80, status: GrpcStatus.PERMISSION_DENIED, summary: 'the device is suspended' },
   DEVICE_REVOKED: { reason: 81, status: GrpcStatus.PERMISSION_DENIED, summary: 'the device is revoked' },

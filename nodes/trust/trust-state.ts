@@ -110,10 +110,12 @@ export class TrustState {
   /** Verifies and keeps a metadata document from any source (anchor pull or gossip). */
   async accept(jwt: string): Promise<{ version: number; changed: boolean }> {
     const previous = this.#verified;
-    const verified = await this.#verify(
-      jwt,
-      previous ? { minVersion: previous.version, acceptedDigest: previous.digest } : {},
-    );
+    // After a restart on expired metadata nothing is verified, but the version on disk
+    // was: never go below it (an equal version is refused, as its digest is unknown).
+    const floor = previous
+      ? { minVersion: previous.version, acceptedDigest: previous.digest }
+      : { minVersion: decodeJwt(this.#lastJwt).version as number };
+    const verified = await this.#verify(jwt, floor);
     const changed = previous === undefined || verified.version !== previous.version;
     const pins = nextPinnedAnchorKeys(this.#pins, verified);
     writeFileAtomic(nodePath(this.#dir, 'metadata'), jwt);

@@ -120,8 +120,14 @@ describe('anchor init/serve/invite and node join with the real CLI', () => {
   });
 
   it('rotates the anchor key in two stages while members keep verifying', async () => {
-    for (const stage of ['publish', 'activate']) {
-      const r = await citymesh(['anchor', 'rotate', '--dir', 'anchor', '--stage', stage], work);
+    const early = await citymesh(['anchor', 'rotate', '--dir', 'anchor', '--stage', 'publish'], work);
+    expect(early.code, early.stderr).toBe(0);
+    const refused = await citymesh(['anchor', 'rotate', '--dir', 'anchor', '--stage', 'activate'], work);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[ROLLOVER_TOO_EARLY]');
+    // The test cannot wait a metadata lifetime: force it, as an operator would for a compromised key.
+    for (const stage of [['publish'], ['activate', '--force']]) {
+      const r = await citymesh(['anchor', 'rotate', '--dir', 'anchor', '--stage', ...stage], work);
       expect(r.code, r.stderr).toBe(0);
       expect((await status('beijing')).state).toBe('current');
       expect((await status('tianjin')).state).toBe('current');

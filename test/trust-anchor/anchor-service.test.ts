@@ -261,6 +261,7 @@ describe('cluster metadata versions', () => {
     expect(await enrolDirect(anchor, 'tianjin')).toBe(3);
     expect((await anchor.revoke('city', 'tianjin', 'compromised')).version).toBe(4);
     expect((await anchor.rotate('publish')).version).toBe(5);
+    clock.advanceSeconds(TEST_SETTINGS.metadataLifetimeSeconds);
     expect((await anchor.rotate('activate')).version).toBe(6);
     expect(await latest()).toBe(6);
     for (let v = 1; v <= 6; v++) {
@@ -317,11 +318,15 @@ describe('cluster metadata versions', () => {
             }
           } catch (err) {
             // Refusals the sequence can provoke: revoking a non-member or a city twice,
-            // activating with no published key, enrolling a revoked city.
-            if (
-              !isMeshError(err) ||
-              !['MEMBER_NOT_FOUND', 'ALREADY_EXISTS', 'MALFORMED_REQUEST', 'CITY_REVOKED'].includes(err.code)
-            ) {
+            // activating with no published key or before the overlap, enrolling a revoked city.
+            const refusals = [
+              'MEMBER_NOT_FOUND',
+              'ALREADY_EXISTS',
+              'MALFORMED_REQUEST',
+              'CITY_REVOKED',
+              'ROLLOVER_TOO_EARLY',
+            ];
+            if (!isMeshError(err) || !refusals.includes(err.code)) {
               throw err;
             }
             expected = version;
@@ -515,6 +520,10 @@ describe('anchor key rollover', () => {
     expect(pins().sort()).toEqual([old, published.kid].sort());
     expect(signerOf((await t.stores.anchor.latestMetadata())!.jwt)).toBe(old);
 
+    // The overlap: activation waits one metadata lifetime while the node keeps verifying.
+    expect(await codeOf(t.anchor.rotate('activate'))).toBe('ROLLOVER_TOO_EARLY');
+    const readyAt = t.clock.nowSeconds() - 30 + TEST_SETTINGS.metadataLifetimeSeconds;
+    while (t.clock.nowSeconds() < readyAt) await step();
     const activated = await t.anchor.rotate('activate');
     expect(activated.kid).toBe(published.kid);
     await step();
@@ -535,13 +544,30 @@ describe('anchor key rollover', () => {
     expect((await keysWith(t.stores.keys, 'federation', 'retired')).map((k) => k.kid)).toEqual([old]);
   });
 
-  it('documents that a node which slept through publish cannot follow activate (TOKEN_KEY_UNKNOWN)', async () => {
+  it('refuses an early activation without changing anything, and allows it once the overlap has passed', async () => {
+    const early = await TrustAnchor.initialize(
+      { stores: openMemoryStores(), clock: wallStartedClock() },
+      TEST_SETTINGS,
+      {
+        cluster: 'jjj',
+        entityId: ANCHOR_ENTITY_ID,
+      },
+    );
+    const published = await early.rotate('publish');
+    const err = await early.rotate('activate').catch((e: unknown) => e);
+    expect(isMeshError(err) && err.code).toBe('ROLLOVER_TOO_EARLY');
+    expect(String((err as Error).message)).toContain('--force');
+    expect((await early.currentMetadata()).version).toBe(published.version);
+    expect((await early.rotate('activate', { force: true })).kid).toBe(published.kid);
+  });
+
+  it('documents that a node which slept through a forced activation cannot follow it (TOKEN_KEY_UNKNOWN)', async () => {
     const sleeper = await startTestAnchor();
     try {
       const { dir: sleeperDir } = await joinCity(sleeper, dirs, 'tianjin');
       const state = await TrustState.load(sleeperDir, sleeper.clock);
       await sleeper.anchor.rotate('publish');
-      await sleeper.anchor.rotate('activate');
+      await sleeper.anchor.rotate('activate', { force: true });
       expect(await codeOf(state.refresh())).toBe('TOKEN_KEY_UNKNOWN');
       expect(state.metadata.version).toBe(2);
     } finally {

@@ -161,7 +161,24 @@ export class TrustAnchor {
         details: { field: 'dir' },
       });
     }
-    return new TrustAnchor(c, settings, identity, await activeKey(c.stores.keys, 'ca'));
+    const anchor = new TrustAnchor(c, settings, identity, await activeKey(c.stores.keys, 'ca'));
+    await anchor.#completeInterruptedKeyRevocations();
+    return anchor;
+  }
+
+  /**
+   * A key revocation marks the key, then publishes the metadata naming it; a crash in
+   * between leaves a revoked key no metadata mentions. Publish those on the next open.
+   */
+  async #completeInterruptedKeyRevocations(): Promise<void> {
+    const published = new Set(
+      (await this.#stores.anchor.listRevocations()).filter((r) => r.kind === 'key').map((r) => r.id),
+    );
+    const revoked = (await this.#stores.keys.list({ status: 'revoked' }, { pageSize: 1000 })).items;
+    for (const key of revoked.filter((k) => !published.has(k.kid))) {
+      await this.#publishRevocation('key', key.kid, 'revoked; publication completed after an interruption');
+      this.#log.warn({ event: 'entity.revoked', kind: 'key', id: key.kid }, 'completed an interrupted key revocation');
+    }
   }
 
   get identity(): AnchorIdentity {
@@ -314,12 +331,19 @@ export class TrustAnchor {
     if (member === undefined) {
       throw new MeshError('MEMBER_NOT_FOUND', `no subordinate with entity id ${sub}`, { details: { field: 'sub' } });
     }
+    // A fresh statement would let a chain through for a revoked city until it expired.
+    await this.#refuseRevokedCity(member.city);
     return this.#subordinateStatement(member);
   }
 
-  /** Entity ids of every member city (federation list). */
+  /** Entity ids of every member city that is not revoked (federation list). */
   async listSubordinates(): Promise<string[]> {
-    return (await this.#stores.anchor.listMembers()).filter((m) => m.nodes.length > 0).map(cityEntityId);
+    const revoked = new Set(
+      (await this.#stores.anchor.listRevocations()).filter((r) => r.kind === 'city').map((r) => r.id),
+    );
+    return (await this.#stores.anchor.listMembers())
+      .filter((m) => m.nodes.length > 0 && !revoked.has(m.city))
+      .map(cityEntityId);
   }
 
   /** Retired and revoked anchor keys (federation historical keys), signed. */
@@ -367,7 +391,13 @@ export class TrustAnchor {
         );
       }
     }
-    const metadata = await this.#serialized(async () => {
+    const metadata = await this.#publishRevocation(kind, id, reason, key !== undefined);
+    this.#log.warn({ event: 'entity.revoked', kind, id, reason, version: metadata.version }, 'revoked');
+    return metadata;
+  }
+
+  #publishRevocation(kind: Revocation['kind'], id: string, reason: string, ownKey = false): Promise<MetadataVersion> {
+    return this.#serialized(async () => {
       const latest = await this.#stores.anchor.latestMetadata();
       const revocation: Revocation = {
         kind,
@@ -376,22 +406,28 @@ export class TrustAnchor {
         revokedAt: this.#clock.now(),
         version: (latest?.version ?? 0) + 1,
       };
-      if (key) await this.#stores.keys.setStatus(id, 'revoked', revocation.revokedAt);
+      // The key is marked first: after a crash here it cannot sign or be activated, and
+      // open() publishes the revocation the metadata still lacks.
+      if (ownKey) await this.#stores.keys.setStatus(id, 'revoked', revocation.revokedAt);
       const next = await this.#nextMetadata({ revocation });
       await this.#stores.anchor.revoke(revocation, next);
       return next;
     });
-    this.#log.warn({ event: 'entity.revoked', kind, id, reason, version: metadata.version }, 'revoked');
-    return metadata;
   }
 
   /**
    * Two-stage rollover of the anchor's federation key. `publish` creates the next key
    * and announces it in metadata signed by the current key, so verifiers pin it;
-   * `activate` (after at least one metadata refresh interval) makes it the signer and
-   * retires the old key, which the historical-keys endpoint then lists.
+   * `activate` makes it the signer and retires the old key, which the historical-keys
+   * endpoint then lists. Activation waits one metadata lifetime after publication: by
+   * then every metadata document a node may still hold was issued with the next key in
+   * it, so no node meets a signer it has not pinned. `force` skips the wait (a
+   * compromised key), leaving nodes that did not refresh in time to re-join.
    */
-  async rotate(stage: 'publish' | 'activate'): Promise<{ kid: string; version: number }> {
+  async rotate(
+    stage: 'publish' | 'activate',
+    options: { force?: boolean } = {},
+  ): Promise<{ kid: string; version: number }> {
     return this.#serialized(async () => {
       const now = this.#clock.now();
       const pending = await keysWith(this.#stores.keys, 'federation', 'next');
@@ -409,6 +445,14 @@ export class TrustAnchor {
       const next = pending[0];
       if (next === undefined)
         throw badField('stage', 'no next key is published; run `anchor rotate --stage publish` first');
+      const readyAt = next.createdAt.getTime() + this.#settings.metadataLifetimeSeconds * 1000;
+      if (!options.force && now.getTime() < readyAt) {
+        throw new MeshError(
+          'ROLLOVER_TOO_EARLY',
+          `key ${next.kid} was published at ${next.createdAt.toISOString()}; nodes may still hold metadata without it until ${new Date(readyAt).toISOString()}. Activate after that, or pass --force if the current key is compromised`,
+          { details: { field: 'stage', readyAt: new Date(readyAt).toISOString() } },
+        );
+      }
       const previous = await keysWith(this.#stores.keys, 'federation', 'active');
       await this.#stores.keys.setStatus(next.kid, 'active', now);
       for (const old of previous) await this.#stores.keys.setStatus(old.kid, 'retired', now);

@@ -115,6 +115,8 @@ export enum ErrorReason {
   ERROR_REASON_JOIN_TOKEN_USED = 72,
   /** ERROR_REASON_JOIN_TOKEN_WRONG_CITY - A join token was issued for another city. */
   ERROR_REASON_JOIN_TOKEN_WRONG_CITY = 73,
+  /** ERROR_REASON_ROLLOVER_TOO_EARLY - A key rollover stage was asked for before the overlap it needs has passed. */
+  ERROR_REASON_ROLLOVER_TOO_EARLY = 74,
   /**
    * ERROR_REASON_DEVICE_SUSPENDED - Devices (UNAUTHENTICATED / FAILED_PRECONDITION).
    * The device is suspended.
@@ -324,6 +326,9 @@ export function errorReasonFromJSON(object: any): ErrorReason {
     case 73:
     case "ERROR_REASON_JOIN_TOKEN_WRONG_CITY":
       return ErrorReason.ERROR_REASON_JOIN_TOKEN_WRONG_CITY;
+    case 74:
+    case "ERROR_REASON_ROLLOVER_TOO_EARLY":
+      return ErrorReason.ERROR_REASON_ROLLOVER_TOO_EARLY;
     case 80:
     case "ERROR_REASON_DEVICE_SUSPENDED":
       return ErrorReason.ERROR_REASON_DEVICE_SUSPENDED;
@@ -509,6 +514,8 @@ export function errorReasonToJSON(object: ErrorReason): string {
       return "ERROR_REASON_JOIN_TOKEN_USED";
     case ErrorReason.ERROR_REASON_JOIN_TOKEN_WRONG_CITY:
       return "ERROR_REASON_JOIN_TOKEN_WRONG_CITY";
+    case ErrorReason.ERROR_REASON_ROLLOVER_TOO_EARLY:
+      return "ERROR_REASON_ROLLOVER_TOO_EARLY";
     case ErrorReason.ERROR_REASON_DEVICE_SUSPENDED:
       return "ERROR_REASON_DEVICE_SUSPENDED";
     case ErrorReason.ERROR_REASON_DEVICE_REVOKED:
