@@ -1,10 +1,17 @@
 /**
- * The city exchange node. Today: joining the cluster and keeping its trust state (cached,
- * verified cluster metadata, pinned anchor keys, the node's own X.509-SVID).
+ * The city exchange node: joining the cluster, its trust state (cached, verified cluster
+ * metadata, pinned anchor keys, the node's own X.509-SVID), and the mTLS gRPC exchange.
  *
  * @packageDocumentation
  */
+
+export { type AppClients, connectApp } from './apps/app-client.js';
+export { APP_FILES, type AppInfo, issueAppCredentials } from './apps/app-credentials.js';
+export { disableApp, type RegisteredApp, readApps, registerApp } from './apps/app-registry.js';
 export { loadNodeConfig, type NodeConfig } from './config.js';
+export { addGrant, type CityGrant, DEFAULT_GRANTS, readGrants } from './policy/interim-policy.js';
+export { installExchangeServices } from './server/exchange-services.js';
+export { type NodeContext, type RunningNode, type StartNodeOptions, startNode } from './server/node-runtime.js';
 export type { NodeIdentity } from './trust/identity.js';
 export { type JoinInit, joinCluster } from './trust/join.js';
 export { issueNodeCertificate, nodeCertificateDue } from './trust/node-certificate.js';

@@ -2,13 +2,16 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
-import { isMeshError } from '../common/errors/index.js';
 import { getCluster } from '../common/ids/index.js';
 import { TrustState } from '../nodes/index.js';
+import { checkAudit } from './audit-phase.js';
 import { CheckRecorder, expectThat } from './checks.js';
+import { fetchOnce } from './exchange-phase.js';
+import { measureRevocationReach, runExchangeMatrix, startCityNodes } from './exchange-scenarios.js';
 import { runCli, startCli, stopProcess } from './processes.js';
 import type { CheckResult, SimulationReport } from './report.js';
 import { summarizeLatencies } from './report.js';
+import { SAMPLE_DATASETS } from './samples/index.js';
 
 const MARKER = '.citymesh-simulation';
 
@@ -42,8 +45,10 @@ export interface LocalClusterInit {
 /**
  * The local cluster job: an anchor and every city as separate processes on loopback,
  * each city with its own embedded store. Cities enrol with one-time tokens, verify each
- * other through the anchor (the trust matrix), see a revocation, and keep serving on
- * cached metadata while the anchor is down.
+ * other through the anchor (the trust matrix), publish sample catalogs, exchange data
+ * between every ordered pair through their home nodes (and meet the denials policy
+ * sets), see a revocation reach every node, keep serving on cached metadata while the
+ * anchor is down, and leave audit logs that verify and cross-check.
  */
 export async function runLocalCluster(init: LocalClusterInit): Promise<SimulationReport> {
   const started = init.clock.nowMs();
@@ -61,6 +66,8 @@ export async function runLocalCluster(init: LocalClusterInit): Promise<Simulatio
   const metrics: SimulationReport['metrics'] = {};
   let anchor: ChildProcess | undefined;
   let anchorUrl = '';
+  let stopNodes: (() => Promise<void>) | undefined;
+  const interopOut: SimulationReport['interop'] = {};
   try {
     await checks.check('anchor.start', async () => {
       await runCli(['anchor', 'init', '--cluster', cluster.id, '--dir', 'anchor', '--port', String(basePort)], work);
@@ -127,41 +134,56 @@ export async function runLocalCluster(init: LocalClusterInit): Promise<Simulatio
       return `${cities.length * (cities.length - 1)} ordered pairs verified each other's statement, CA and membership`;
     });
 
-    const revoked = cities.at(-1)!;
-    await checks.check('revocation.refused-everywhere', async () => {
-      const t0 = init.clock.nowMs();
-      await runCli(['anchor', 'revoke', 'city', revoked, '--dir', 'anchor', '--reason', 'simulated compromise'], work);
-      const reachMs: number[] = [];
-      for (const city of cities.filter((c) => c !== revoked)) {
-        const state = states.get(city)!;
-        await state.refresh();
-        reachMs.push(init.clock.nowMs() - t0);
-        try {
-          await state.verifyPeerCity(revoked);
-          throw new Error(`${city} still trusts ${revoked}`);
-        } catch (err) {
-          if (!isMeshError(err, 'CITY_REVOKED')) throw err;
-        }
-      }
-      metrics['revocation.reach'] = summarizeLatencies(reachMs, init.clock.nowMs() - t0);
-      return `every other city refuses ${revoked} (CITY_REVOKED) after one metadata pull`;
-    });
+    const running = await startCityNodes(checks, work, cluster.id, cities);
+    stopNodes = running.stopAll;
+    const interop: SimulationReport['interop'] = {};
+    await runExchangeMatrix(checks, running, cities, init.clock, { interop, metrics });
+    Object.assign(interopOut, interop);
 
+    const revoked = cities.at(-1)!;
+    const open = SAMPLE_DATASETS.find((d) => d.classification === 'public' && !d.requiresAgreement)!;
+    const publicDataset = (city: string) => `${cluster.id}/${city}/${open.ownerOrg}/${open.name}`;
     await checks.check('offline.serves-on-cached-metadata', async () => {
       if (anchor) await stopProcess(anchor);
       anchor = undefined;
-      const state = states.get(cities[0]!)!;
-      try {
-        await state.refresh();
-        throw new Error('the anchor still answered after it was stopped');
-      } catch (err) {
-        if (!isMeshError(err, 'ANCHOR_UNAVAILABLE')) throw err;
-      }
+      const [a, b] = cities;
+      // Pull once more (in vain) so the node has surely tried the anchor and failed.
+      await new Promise((r) => setTimeout(r, 1500));
+      const got = await fetchOnce(running.apps.get(a!)!, init.clock, publicDataset(b!), 'offline-check');
+      expectThat(got.outcome === 'allowed', `${a} could not fetch from ${b} with the anchor down: ${got.outcome}`);
+      const state = await TrustState.load(join(work, a!), init.clock);
       const budget = state.offlineBudgetSeconds();
-      expectThat(budget > 0 && state.metadata.members.length === cities.length, 'cached metadata not usable');
-      return `anchor down: ${cities[0]} serves on metadata v${state.metadata.version}, ${budget} s of offline budget left`;
+      expectThat(budget > 0, 'cached metadata not usable');
+      return `anchor down: ${a} still fetches from ${b} over mTLS on metadata v${state.status().metadataVersion}, ${budget} s of offline budget left`;
     });
+    await checks.check('anchor.restart', async () => {
+      const serving = await startCli(['anchor', 'serve', '--dir', 'anchor'], work, /serving at (https:\/\/\S+)/);
+      anchor = serving.child;
+      return `anchor back at ${serving.match[1]} (process ${serving.child.pid})`;
+    });
+    await checks.check('revocation.refused-everywhere', async () => {
+      const { reachMs, detail } = await measureRevocationReach(
+        running,
+        cities,
+        revoked,
+        init.clock,
+        async () => {
+          await runCli(
+            ['anchor', 'revoke', 'city', revoked, '--dir', 'anchor', '--reason', 'simulated compromise'],
+            work,
+          );
+        },
+        publicDataset,
+      );
+      metrics['revocation.reach'] = summarizeLatencies(Object.values(reachMs), Math.max(...Object.values(reachMs)));
+      return detail;
+    });
+
+    await running.stopAll();
+    stopNodes = undefined;
+    await checkAudit(checks, work, cities);
   } finally {
+    if (stopNodes) await stopNodes();
     if (anchor) await stopProcess(anchor);
   }
 
@@ -169,7 +191,7 @@ export async function runLocalCluster(init: LocalClusterInit): Promise<Simulatio
     cluster: cluster.id,
     cities,
     trust,
-    interop: {},
+    interop: interopOut,
     checks: checks.results,
     metrics,
     startedAt: new Date(started).toISOString(),

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
 import { isMeshError } from '../../common/errors/index.js';
-import { joinCluster, TrustState } from '../../nodes/index.js';
+import { createLogger } from '../../common/logger.js';
+import { installExchangeServices, joinCluster, startNode, TrustState } from '../../nodes/index.js';
 import { type CliIo, printJson } from '../io.js';
 
 /** `citymesh node ...`: a city exchange node. */
@@ -59,5 +60,34 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
         }
       }
       printJson(io, { ...state.status(), ...(anchorReachable === undefined ? {} : { anchorReachable }) });
+    });
+
+  node
+    .command('serve')
+    .description('serve the mTLS gRPC exchange (catalog, datasets, capabilities), health and reflection')
+    .requiredOption('--dir <dir>', 'the node folder')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'gRPC port (default: the port of the endpoint given at join)', (v) =>
+      Number.parseInt(v, 10),
+    )
+    .option('--refresh-interval <seconds>', 'how often to pull cluster metadata', (v) => Number.parseInt(v, 10), 30)
+    .action(async (opts: { dir: string; host: string; port?: number; refreshInterval: number }) => {
+      const logger = createLogger({ name: 'node', level: 'info' });
+      const running = await startNode({
+        dir: resolve(opts.dir),
+        clock: systemClock,
+        logger,
+        host: opts.host,
+        ...(opts.port === undefined ? {} : { port: opts.port }),
+        refreshIntervalMs: opts.refreshInterval * 1000,
+        install: installExchangeServices,
+      });
+      const { identity } = running.context;
+      io.out(`node ${identity.spiffeId} serving at ${opts.host}:${running.port}\n`);
+      await new Promise<void>((done) => {
+        process.once('SIGINT', () => done());
+        process.once('SIGTERM', () => done());
+      });
+      await running.stop();
     });
 }

@@ -15,6 +15,15 @@ export {
 export { DEVICE_ID_PATTERN, type DeviceId, isDeviceId, parseDeviceId } from './device-id.js';
 export { identifierError } from './identifier-error.js';
 export {
+  getIndustry,
+  INDUSTRIES,
+  INDUSTRY_ID_PATTERN,
+  type IndustryId,
+  type IndustryInfo,
+  isIndustry,
+  parseIndustry,
+} from './industry.js';
+export {
   actsAsCity,
   ancestorsOf,
   CITIES_WITHOUT_DISTRICTS,

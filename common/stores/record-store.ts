@@ -52,6 +52,9 @@ export interface RecordStore {
   /** Number of records the dataset holds. */
   count(datasetId: string): Promise<number>;
 
+  /** The highest sequence ever appended (0 for none); deleting records does not lower it. */
+  highSequence(datasetId: string): Promise<number>;
+
   /**
    * Deletes every record of the dataset and returns how many. The sequence is not reset:
    * later appends continue above the old records, so a subscriber's cursor never skips

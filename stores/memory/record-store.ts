@@ -65,6 +65,10 @@ export class MemoryRecordStore implements RecordStore {
     return this.#datasets.get(datasetId)?.records.length ?? 0;
   }
 
+  async highSequence(datasetId: string): Promise<number> {
+    return this.#datasets.get(datasetId)?.lastSequence ?? 0;
+  }
+
   async deleteDataset(datasetId: string): Promise<number> {
     const dataset = this.#datasets.get(datasetId);
     if (dataset === undefined) return 0;

@@ -96,6 +96,10 @@ export class SqliteRecordStore implements RecordStore {
     return (this.#count.get(datasetId) as { n: number }).n;
   }
 
+  async highSequence(datasetId: string): Promise<number> {
+    return this.#lastSequence.get(datasetId)?.last_sequence ?? 0;
+  }
+
   async deleteDataset(datasetId: string): Promise<number> {
     // dataset_sequences keeps the high-water mark: sequences are never reused.
     return this.#delete.run(datasetId).changes;

@@ -28,6 +28,17 @@ export function describeRecordStoreCompliance(name: string, open: OpenStore<Reco
         expect(await records.count(DS)).toBe(3);
       }));
 
+    it('reports the high-water sequence, which a delete does not lower', () =>
+      run(async (records) => {
+        expect(await records.highSequence(DS)).toBe(0);
+        await records.appendBatch(DS, [{ json: json(1) }, { json: json(2) }], at(1));
+        await records.appendBatch('other', [{ json: json(9) }], at(2));
+        expect(await records.highSequence(DS)).toBe(2);
+        expect(await records.deleteDataset(DS)).toBe(2);
+        expect(await records.highSequence(DS)).toBe(2);
+        expect(await records.highSequence('other')).toBe(1);
+      }));
+
     it('reads records back in sequence order, with ids and times', () =>
       run(async (records) => {
         await records.appendBatch(DS, [{ recordId: 'r1', json: json(1) }, { json: json(2) }], at(7));

@@ -8,7 +8,7 @@ describe('citymesh simulate (npm start)', () => {
   const work = mkdtempSync(join(tmpdir(), 'citymesh-simulate-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('runs an anchor and two cities as processes and writes the report of the contract', async () => {
+  it('runs an anchor and two city nodes as processes, exchanges across them and writes the report of the contract', async () => {
     requireBuiltCli();
     const port = await freePort();
     const r = await citymesh(
@@ -23,14 +23,32 @@ describe('citymesh simulate (npm start)', () => {
       trust: { beijing: { tianjin: true }, tianjin: { beijing: true } },
       passed: true,
     });
-    expect(report).toHaveProperty('interop');
+    // Each direction: public datasets fetched and streamed, a capability invoked, the
+    // internal and agreement-bound datasets refused.
+    for (const [from, to] of [
+      ['beijing', 'tianjin'],
+      ['tianjin', 'beijing'],
+    ] as const) {
+      expect(report.interop[from][to].allowed).toBeGreaterThanOrEqual(5);
+      expect(report.interop[from][to].denied).toBeGreaterThanOrEqual(3);
+    }
     expect(report.metrics.enrol).toMatchObject({ count: 2 });
+    expect(report.metrics['exchange.fetch'].count).toBeGreaterThan(0);
     const names = report.checks.map((c: { name: string }) => c.name);
     expect(names).toEqual(
-      expect.arrayContaining(['trust.matrix', 'revocation.refused-everywhere', 'offline.serves-on-cached-metadata']),
+      expect.arrayContaining([
+        'trust.matrix',
+        'nodes.serving',
+        'catalog.search.cluster-wide',
+        'exchange.every-pair',
+        'revocation.refused-everywhere',
+        'offline.serves-on-cached-metadata',
+        'audit.chains-verify',
+        'audit.both-sides-agree',
+      ]),
     );
     expect(report.checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
-  });
+  }, 240_000);
 
   it('refuses to empty a folder it did not create', async () => {
     mkdirSync(join(work, 'mine'));

@@ -1,0 +1,11 @@
+/**
+ * The bare grpc-js mTLS echo: the baseline the mesh's exchange path is measured against.
+ *
+ * @packageDocumentation
+ */
+export { ECHO_DEFAULTS, type EchoBaseline, type EchoBaselineOptions, measureEchoBaseline } from './baseline.js';
+export { makeEchoCerts } from './certs.js';
+export { type EchoClient, echoClient } from './client.js';
+export { ECHO_SERVER_ENTRY, type EchoServer, startEchoServer } from './server.js';
+export { ECHO_PATH, ECHO_SERVICE, type EchoCerts, type TlsIdentity } from './service.js';
+export { grpcEchoSuite } from './suite.js';

@@ -1,0 +1,115 @@
+import { X509Certificate } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../../common/clock.js';
+import { MeshError } from '../../common/errors/mesh-error.js';
+import { findMember, verifyCertificatePath } from '../../trust-anchor/index.js';
+import { APPS_FILE, type RegisteredApp, readApps } from '../apps/app-registry.js';
+import { type PeerAuthContext, peerChainOf } from '../exchange/grpc-peer.js';
+import { type AuthenticatedPeer, authenticatePeer } from '../exchange/peer-auth.js';
+import type { NodeIdentity } from '../trust/identity.js';
+import type { TrustState } from '../trust/trust-state.js';
+
+/** Who made a call: another city's node (over mTLS), or an app of this city. */
+export type Caller =
+  | { readonly kind: 'node'; readonly peer: AuthenticatedPeer }
+  | { readonly kind: 'app'; readonly spiffeId: string; readonly app: RegisteredApp };
+
+/**
+ * Identifies the caller of every gRPC call from its client certificate. Nodes are held
+ * to the cluster metadata (`authenticatePeer`); apps must be this city's, issued by one
+ * of its current CAs, registered here and not disabled.
+ */
+export class CallerAuthenticator {
+  readonly #dir: string;
+  readonly #identity: NodeIdentity;
+  readonly #trust: TrustState;
+  readonly #rootPem: string;
+  readonly #clock: Clock;
+  #apps: { mtimeMs: number; byId: Map<string, RegisteredApp> } = { mtimeMs: -1, byId: new Map() };
+
+  constructor(dir: string, identity: NodeIdentity, trust: TrustState, rootPem: string, clock: Clock) {
+    this.#dir = dir;
+    this.#identity = identity;
+    this.#trust = trust;
+    this.#rootPem = rootPem;
+    this.#clock = clock;
+  }
+
+  authenticate(call: { getAuthContext(): PeerAuthContext }): Caller {
+    const chain = peerChainOf(call.getAuthContext());
+    const metadata = this.#trust.metadata;
+    if (chain.length === 0) {
+      throw new MeshError('CREDENTIALS_MISSING', 'the caller presented no client certificate', {});
+    }
+    const leafPem = toPem(chain[0]!);
+    if (!isAppLeaf(leafPem)) {
+      return {
+        kind: 'node',
+        peer: authenticatePeer(chain, { metadata, rootPem: this.#rootPem, now: this.#clock.now() }),
+      };
+    }
+    const own = findMember(metadata, this.#identity.city);
+    const revokedSerials = metadata.revocations.filter((r) => r.kind === 'certificate').map((r) => r.id);
+    let lastError: unknown;
+    for (const caPem of own.ca_certificates) {
+      try {
+        const verified = verifyCertificatePath({
+          leafPem,
+          chainPems: [caPem],
+          rootPems: [this.#rootPem],
+          now: this.#clock.now(),
+          revokedSerials,
+          expected: { cluster: this.#identity.cluster, city: this.#identity.city },
+        });
+        const app = this.#app(verified.name);
+        return { kind: 'app', spiffeId: verified.spiffeId, app };
+      } catch (err) {
+        lastError = err;
+        if (err instanceof MeshError && err.code !== 'CERTIFICATE_INVALID') throw err;
+      }
+    }
+    throw lastError instanceof MeshError
+      ? lastError
+      : new MeshError('CERTIFICATE_INVALID', 'the app certificate was not issued by a current CA of this city', {});
+  }
+
+  #app(clientId: string): RegisteredApp {
+    let mtimeMs = 0;
+    try {
+      mtimeMs = statSync(join(this.#dir, APPS_FILE)).mtimeMs;
+    } catch {
+      // No registry yet: no app is registered.
+    }
+    if (mtimeMs !== this.#apps.mtimeMs) {
+      this.#apps = { mtimeMs, byId: new Map(readApps(this.#dir).map((a) => [a.clientId, a])) };
+    }
+    const app = this.#apps.byId.get(clientId);
+    if (app === undefined || app.disabledAt !== undefined) {
+      throw new MeshError(
+        'PEER_IDENTITY_MISMATCH',
+        `app ${clientId} is ${app === undefined ? 'not registered with' : 'disabled on'} this node`,
+        { details: { clientId } },
+      );
+    }
+    return app;
+  }
+}
+
+function toPem(der: Uint8Array): string {
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+/** Routes by the leaf's SPIFFE path; the verification that follows decides the rest. */
+function isAppLeaf(pem: string): boolean {
+  try {
+    const san = new X509Certificate(pem).subjectAltName;
+    return /URI:spiffe:\/\/[^/]+\/app\//.test(san ?? '');
+  } catch {
+    return false;
+  }
+}

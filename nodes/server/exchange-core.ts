@@ -1,0 +1,332 @@
+import { createHash, randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { canonicalBytes } from '../../common/canonical-json.js';
+import { MeshError } from '../../common/errors/mesh-error.js';
+import { parseResourceId } from '../../common/ids/index.js';
+import type { Agreement, CatalogEntry, Classification } from '../../common/stores/index.js';
+import type { Receipt } from '../../proto/gen/citymesh/v1/common.js';
+import { findMember } from '../../trust-anchor/index.js';
+import type { AuditLog, ExchangeAudit } from '../audit/index.js';
+import {
+  type ExchangeGrantSigner,
+  type GrantAction,
+  issueExchangeGrant,
+  type ReplayCache,
+  verifyExchangeGrant,
+} from '../exchange/index.js';
+import type { InterimPolicy, PolicyAction } from '../policy/interim-policy.js';
+import type { Caller } from './caller.js';
+import type { NodeContext } from './node-runtime.js';
+import type { PeerClients } from './peer-dialer.js';
+
+export const CORRELATION_HEADER = 'citymesh-correlation-id';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const LIVE_AGREEMENT_STATES = new Set(['AGREED', 'VERIFIED', 'FINALIZED']);
+
+/** The subject an exchange is for, as policy sees it. */
+export interface ExchangeSubject {
+  readonly id: string;
+  readonly city: string;
+  readonly industry: string;
+  readonly level: string;
+  /** The node that presented the call (the consumer side of the evidence). */
+  readonly consumerNodeId: string;
+  readonly grantMaxClassification?: Classification;
+}
+
+/** A request the provider side has authorized. */
+export interface AuthorizedExchange {
+  readonly subject: ExchangeSubject;
+  readonly entry: CatalogEntry;
+  readonly correlationId: string;
+  readonly policyVersion: string;
+}
+
+/** What the services share for both sides of an exchange. */
+export interface ExchangeDeps {
+  readonly context: NodeContext;
+  readonly audit: AuditLog;
+  readonly evidence: ExchangeAudit;
+  readonly policy: InterimPolicy;
+  readonly grants: ExchangeGrantSigner;
+  readonly replay: ReplayCache;
+}
+
+/** Lower-case hex SHA-256 of a value's RFC 8785 canonical JSON: the digest receipts carry. */
+export function sha256Hex(value: unknown): string {
+  return createHash('sha256').update(canonicalBytes(value)).digest('hex');
+}
+
+/** The hash of a request as both sides compute it: over its canonical proto3 JSON. */
+export function requestHash(json: unknown): string {
+  return sha256Hex(json);
+}
+
+/** The city owning a dataset or capability id. */
+export function ownerCity(id: string): string {
+  return parseResourceId(id, 'id').city;
+}
+
+/**
+ * Provider side: who is asking (an app of this city, or a peer node carrying an exchange
+ * grant for exactly this resource and action), whether the dataset exists, whether a
+ * cited agreement is live and this consumer's, and what policy says. Every decision is
+ * audited before anything is served.
+ */
+export async function authorizeExchange(
+  deps: ExchangeDeps,
+  call: { metadata: grpc.Metadata },
+  caller: Caller,
+  input: { resource: string; action: PolicyAction; purpose: string; agreementId: string; method: string },
+): Promise<AuthorizedExchange> {
+  const { context } = deps;
+  const entry = await context.stores.catalog.get(stripVersion(input.resource), versionOf(input.resource));
+  let subject: ExchangeSubject;
+  let correlationId: string;
+  if (caller.kind === 'node') {
+    const grant = await verifyExchangeGrant(bearer(call.metadata), {
+      metadata: context.trust.metadata,
+      audience: context.identity.spiffeId,
+      presenterCity: caller.peer.city,
+      now: context.clock.now(),
+      replay: deps.replay,
+    });
+    const claims = grant.claims;
+    if (claims.resource !== input.resource || claims.action !== (input.action as GrantAction)) {
+      throw new MeshError(
+        'TOKEN_AUDIENCE_MISMATCH',
+        `the grant is for ${claims.action} on ${claims.resource}, not ${input.action} on ${input.resource}`,
+        { details: { rule: 'grant-request' } },
+      );
+    }
+    if (claims.purpose !== input.purpose) {
+      throw new MeshError('TOKEN_AUDIENCE_MISMATCH', 'the grant was issued for another purpose', {
+        details: { rule: 'grant-purpose' },
+      });
+    }
+    subject = {
+      id: claims.sub,
+      city: claims.city,
+      industry: claims.industry,
+      level: claims.level,
+      consumerNodeId: caller.peer.spiffeId,
+      ...(claims.max_classification ? { grantMaxClassification: claims.max_classification } : {}),
+    };
+    correlationId = correlationOf(call.metadata);
+  } else {
+    subject = {
+      id: caller.spiffeId,
+      city: context.identity.city,
+      industry: caller.app.industry,
+      level: caller.app.level,
+      consumerNodeId: caller.spiffeId,
+    };
+    correlationId = randomUUID();
+  }
+  if (entry === undefined || ownerCity(entry.id) !== context.identity.city) {
+    throw new MeshError('DATASET_NOT_FOUND', `${input.resource} is not published by ${context.identity.city}`, {
+      details: { field: 'id' },
+    });
+  }
+  const agreement = input.agreementId === '' ? undefined : await liveAgreement(deps, input.agreementId, subject, entry);
+  const decision = deps.policy.decide({
+    subject,
+    action: input.action,
+    purpose: input.purpose,
+    entry,
+    ...(subject.grantMaxClassification ? { grantMaxClassification: subject.grantMaxClassification } : {}),
+    ...(agreement ? { agreement } : {}),
+  });
+  await deps.audit.append({
+    kind: decision.allowed ? 'decision.allowed' : 'decision.denied',
+    actor: subject.id,
+    correlationId,
+    payload: {
+      method: input.method,
+      resource: entry.id,
+      action: input.action,
+      purpose: input.purpose,
+      subjectCity: subject.city,
+      industry: subject.industry,
+      level: subject.level,
+      consumerNodeId: subject.consumerNodeId,
+      rule: decision.rule,
+      policyVersion: decision.policyVersion,
+      ...(decision.code ? { reason: decision.code } : {}),
+    },
+  });
+  if (!decision.allowed) {
+    throw new MeshError(decision.code ?? 'POLICY_DENIED', decision.reason, { details: { rule: decision.rule } });
+  }
+  return { subject, entry, correlationId, policyVersion: decision.policyVersion };
+}
+
+/** Provider side: records the served exchange durably and returns the receipt to send. */
+export async function serveReceipt(
+  deps: ExchangeDeps,
+  authorized: AuthorizedExchange,
+  method: string,
+  requestJson: unknown,
+  responseJson: unknown,
+): Promise<Receipt> {
+  const hash = requestHash(requestJson);
+  const digest = sha256Hex(responseJson);
+  const { receipt, claims } = await deps.evidence.served({
+    correlationId: authorized.correlationId,
+    method,
+    requestHash: hash,
+    responseDigest: digest,
+    consumerNodeId: authorized.subject.consumerNodeId,
+    actor: authorized.subject.id,
+  });
+  return {
+    providerNodeId: deps.context.identity.spiffeId,
+    correlationId: authorized.correlationId,
+    method,
+    requestHash: hash,
+    responseDigest: digest,
+    auditSequence: claims.auditSequence,
+    issuedAt: claims.issuedAt,
+    signature: receipt,
+  };
+}
+
+/** A forwarded call under way: where it goes and what it carries. */
+export interface Forwarded {
+  readonly peer: PeerClients;
+  readonly metadata: grpc.Metadata;
+  readonly correlationId: string;
+}
+
+/**
+ * Home side: issues the exchange grant for the app's request and prepares the call to
+ * the owning city's node.
+ */
+export async function forward(
+  deps: ExchangeDeps,
+  caller: Caller,
+  input: { resource: string; action: GrantAction; purpose: string },
+): Promise<Forwarded> {
+  if (caller.kind !== 'app') {
+    throw new MeshError(
+      'PEER_IDENTITY_MISMATCH',
+      'only apps of this city are forwarded; nodes call the owner directly',
+      {
+        details: { rule: 'no-relay' },
+      },
+    );
+  }
+  const { context } = deps;
+  const city = ownerCity(input.resource);
+  const peer = context.dialer.forCity(city);
+  const { app } = caller;
+  const { token } = await issueExchangeGrant(
+    deps.grants,
+    {
+      sub: caller.spiffeId,
+      act: { sub: context.identity.spiffeId },
+      city: context.identity.city,
+      industry: app.industry,
+      level: app.level,
+      region: app.regionCode,
+      purpose: input.purpose,
+      aud: peer.node.spiffe_id,
+      resource: input.resource,
+      action: input.action,
+    },
+    context.clock.now(),
+  );
+  const correlationId = randomUUID();
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  metadata.set(CORRELATION_HEADER, correlationId);
+  return { peer, metadata, correlationId };
+}
+
+/** Home side: verifies the provider's receipt against what was sent and received, and keeps it. */
+export async function acceptReceipt(
+  deps: ExchangeDeps,
+  forwarded: Forwarded,
+  caller: Caller,
+  method: string,
+  requestJson: unknown,
+  responseJson: unknown,
+  receipt: Receipt | undefined,
+): Promise<void> {
+  if (receipt === undefined || receipt.signature === '') {
+    throw new MeshError('RECEIPT_INVALID', `${forwarded.peer.node.spiffe_id} answered without a receipt`, {
+      details: { rule: 'missing' },
+    });
+  }
+  const member = findMember(deps.context.trust.metadata, forwarded.peer.city);
+  await deps.evidence.consumed({
+    correlationId: forwarded.correlationId,
+    method,
+    requestHash: requestHash(requestJson),
+    responseDigest: sha256Hex(responseJson),
+    providerNodeId: forwarded.peer.node.spiffe_id,
+    providerKeys: member.federation_jwks,
+    receipt: receipt.signature,
+    actor: caller.kind === 'app' ? caller.spiffeId : caller.peer.spiffeId,
+  });
+}
+
+async function liveAgreement(
+  deps: ExchangeDeps,
+  id: string,
+  subject: ExchangeSubject,
+  entry: CatalogEntry,
+): Promise<Agreement> {
+  const agreement = await deps.context.stores.agreements.get(id);
+  const now = deps.context.clock.nowMs();
+  if (
+    agreement === undefined ||
+    agreement.datasetId !== entry.id ||
+    agreement.consumerCity !== subject.city ||
+    !LIVE_AGREEMENT_STATES.has(agreement.state) ||
+    (agreement.expiresAt !== undefined && agreement.expiresAt.getTime() <= now)
+  ) {
+    throw new MeshError(
+      'AGREEMENT_REQUIRED',
+      `agreement ${id} is not a live agreement of ${subject.city} for ${entry.id}`,
+      {
+        details: { field: 'agreement_id' },
+      },
+    );
+  }
+  return agreement;
+}
+
+function bearer(metadata: grpc.Metadata): string {
+  const values = metadata.get('authorization');
+  const value = values.length === 1 ? String(values[0]) : '';
+  if (!value.startsWith('Bearer ')) {
+    throw new MeshError(
+      'CREDENTIALS_MISSING',
+      'a node must present an exchange grant as `authorization: Bearer <jwt>`',
+      {},
+    );
+  }
+  return value.slice('Bearer '.length);
+}
+
+function correlationOf(metadata: grpc.Metadata): string {
+  const values = metadata.get(CORRELATION_HEADER);
+  const value = values.length === 1 ? String(values[0]) : '';
+  if (!UUID.test(value)) {
+    throw new MeshError('MALFORMED_REQUEST', `${CORRELATION_HEADER} must be one lower-case UUID`, {
+      details: { field: CORRELATION_HEADER },
+    });
+  }
+  return value;
+}
+
+function stripVersion(id: string): string {
+  const at = id.indexOf('@');
+  return at < 0 ? id : id.slice(0, at);
+}
+
+function versionOf(id: string): string | undefined {
+  const at = id.indexOf('@');
+  return at < 0 ? undefined : id.slice(at + 1);
+}

@@ -1,0 +1,74 @@
+import type * as grpc from '@grpc/grpc-js';
+import { toServiceError } from '../../common/errors/grpc.js';
+import type { Logger } from '../../common/logger.js';
+import type { PeerAuthContext } from '../exchange/grpc-peer.js';
+import type { Caller, CallerAuthenticator } from './caller.js';
+
+/** What every handler gets besides its request. */
+export interface HandlerDeps {
+  readonly callers: CallerAuthenticator;
+  readonly log: Logger;
+}
+
+/**
+ * Wraps a unary handler: authenticates the caller first (nothing runs for an unknown
+ * one), and turns any failure into a status with its reason trailer, never leaking the
+ * message of an internal error.
+ */
+export function unary<Req, Res>(
+  deps: HandlerDeps,
+  method: string,
+  handle: (request: Req, caller: Caller, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let caller: Caller;
+    try {
+      caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
+    } catch (err) {
+      callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
+      return;
+    }
+    handle(call.request, caller, call).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'call failed'))),
+    );
+  };
+}
+
+/** Wraps a server-streaming handler the same way; the handler writes and the wrapper ends. */
+export function serverStream<Req, Res>(
+  deps: HandlerDeps,
+  method: string,
+  handle: (request: Req, caller: Caller, call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    let caller: Caller;
+    try {
+      caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
+    } catch (err) {
+      call.destroy(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
+      return;
+    }
+    handle(call.request, caller, call).then(
+      () => call.end(),
+      (err: unknown) => call.destroy(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'stream failed'))),
+    );
+  };
+}
+
+/** Writes one message and waits for the transport to drain when its buffer is full (backpressure). */
+export function writeWithBackpressure<Res>(call: grpc.ServerWritableStream<unknown, Res>, message: Res): Promise<void> {
+  if (call.write(message)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      call.off('error', onError);
+      resolve();
+    };
+    const onError = (err: unknown) => {
+      call.off('drain', onDrain);
+      reject(err);
+    };
+    call.once('drain', onDrain);
+    call.once('error', onError);
+  });
+}

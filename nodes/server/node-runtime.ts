@@ -1,0 +1,188 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Clock } from '../../common/clock.js';
+import { isMeshError, MeshError } from '../../common/errors/index.js';
+import { type Logger, silentLogger } from '../../common/logger.js';
+import type { Stores } from '../../common/stores/index.js';
+import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js';
+import { openSqliteStores } from '../../stores/index.js';
+import type { NodeIdentity } from '../trust/identity.js';
+import { nodePath, readNodeFile } from '../trust/node-files.js';
+import { TrustState } from '../trust/trust-state.js';
+import { CallerAuthenticator } from './caller.js';
+import { unary } from './handler.js';
+import { type LiveFacts, nodeStatus } from './node-status.js';
+import { PeerDialer } from './peer-dialer.js';
+import { addReflection } from './reflection.js';
+import { NodeTlsIdentity } from './tls-identity.js';
+
+/** Services whose answers need current cluster metadata; NOT_SERVING once it expires. */
+export const EXCHANGE_SERVICES = [
+  'citymesh.v1.CatalogService',
+  'citymesh.v1.DatasetService',
+  'citymesh.v1.CapabilityService',
+  'citymesh.v1.AgreementService',
+] as const;
+
+/** Everything a running node's services share. */
+export interface NodeContext {
+  readonly dir: string;
+  readonly identity: NodeIdentity;
+  readonly trust: TrustState;
+  readonly stores: Stores;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly tls: NodeTlsIdentity;
+  readonly dialer: PeerDialer;
+  readonly callers: CallerAuthenticator;
+  readonly live: LiveFacts;
+}
+
+/** Adds the exchange services to the server; given by the caller so this file stays small. */
+export type ServiceInstaller = (server: grpc.Server, context: NodeContext) => Promise<{ close(): Promise<void> }>;
+
+export interface StartNodeOptions {
+  readonly dir: string;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /** Address to listen on; the port comes from the node's gRPC endpoint unless given. */
+  readonly host?: string;
+  readonly port?: number;
+  /** How often to pull cluster metadata from the anchor; default 30 s. */
+  readonly refreshIntervalMs?: number;
+  readonly install?: ServiceInstaller;
+}
+
+export interface RunningNode {
+  readonly context: NodeContext;
+  readonly port: number;
+  /** Pulls metadata now (as the timer does); never throws. */
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a joined city node: mTLS gRPC with the node's SVID (renewed in place), health
+ * and reflection, metadata pulls on a timer, SVID renewal at half-life.
+ */
+export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
+  const { dir, clock } = options;
+  const log = options.logger ?? silentLogger;
+  const identity = readIdentity(dir);
+  const stores = openSqliteStores(nodePath(dir, 'store'));
+  const live: LiveFacts = { refreshedAt: undefined, anchorReachable: false, storeOk: true };
+  const closers: (() => Promise<void> | void)[] = [() => stores.close()];
+  try {
+    const trust = await TrustState.load(dir, clock);
+    const lifetime = () => {
+      try {
+        return trust.metadata.parameters.certificate_lifetime_hours;
+      } catch {
+        return 24;
+      }
+    };
+    const refresh = async () => {
+      try {
+        const r = await trust.refresh();
+        live.refreshedAt = clock.now();
+        live.anchorReachable = true;
+        if (r.changed) log.info({ event: 'metadata.accepted', version: r.version }, 'cluster metadata updated');
+      } catch (err) {
+        live.anchorReachable = !(isMeshError(err) && err.code === 'ANCHOR_UNAVAILABLE');
+        log.warn(
+          { event: 'metadata.refresh_failed', err: errorText(err), budget: trust.offlineBudgetSeconds() },
+          'metadata pull failed',
+        );
+      }
+    };
+    await refresh();
+    const tls = await NodeTlsIdentity.load(dir, stores.keys, clock, lifetime());
+    const dialer = new PeerDialer(tls, trust, clock);
+    closers.push(() => dialer.close());
+    const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock);
+    const context: NodeContext = { dir, identity, trust, stores, clock, log, tls, dialer, callers, live };
+
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    const health = new HealthImplementation({ '': 'SERVING', 'citymesh.v1.NodeService': 'SERVING' });
+    health.addToServer(server);
+    addReflection(server);
+    server.addService(NodeServiceService, {
+      getNodeStatus: unary(context, 'GetNodeStatus', async () => nodeStatus(trust, tls, live, 'interim')),
+    });
+    if (options.install) {
+      const installed = await options.install(server, context);
+      closers.push(() => installed.close());
+    }
+    const updateHealth = () => {
+      const serving = trust.offlineBudgetSeconds() > 0 ? 'SERVING' : 'NOT_SERVING';
+      for (const service of EXCHANGE_SERVICES) health.setStatus(service, serving);
+    };
+    updateHealth();
+
+    const port = options.port ?? Number(identity.grpcEndpoint.split(':').at(-1));
+    const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
+    const bound = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${options.host ?? '127.0.0.1'}:${port}`, credentials, (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.forceShutdown(), 2000);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        }),
+    );
+
+    const timers = [
+      setInterval(() => void refresh().then(updateHealth), options.refreshIntervalMs ?? 30_000),
+      setInterval(() => {
+        updateHealth();
+        tls
+          .renewIfDue(clock, lifetime())
+          .then(
+            (renewed) =>
+              renewed && log.info({ event: 'svid.renewed', notAfter: tls.notAfter }, 'node certificate renewed'),
+          )
+          .catch((err: unknown) => log.error({ event: 'svid.renew_failed', err: errorText(err) }, 'renewal failed'));
+      }, 60_000),
+    ];
+    for (const t of timers) t.unref();
+    closers.push(() => timers.forEach(clearInterval));
+    log.info({ event: 'node.serving', node: identity.spiffeId, port: bound }, 'serving');
+    return {
+      context,
+      port: bound,
+      refresh: async () => {
+        await refresh();
+        updateHealth();
+      },
+      stop: () => closeAll(closers),
+    };
+  } catch (err) {
+    await closeAll(closers);
+    throw err;
+  }
+}
+
+function readIdentity(dir: string): NodeIdentity {
+  try {
+    return JSON.parse(readNodeFile(dir, 'identity')) as NodeIdentity;
+  } catch (cause) {
+    throw new MeshError('INVALID_CONFIG', `${dir} holds no joined node; run \`citymesh node join\` first`, {
+      details: { field: 'dir' },
+      cause,
+    });
+  }
+}
+
+async function closeAll(closers: (() => Promise<void> | void)[]): Promise<void> {
+  for (const close of closers.reverse()) await close();
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,38 @@
+import pkg from '../../package.json' with { type: 'json' };
+import { type GetNodeStatusResponse, StoreStatus } from '../../proto/gen/citymesh/v1/node_service.js';
+import type { TrustState } from '../trust/trust-state.js';
+import type { NodeTlsIdentity } from './tls-identity.js';
+
+/** Facts the status report needs that only the running node knows. */
+export interface LiveFacts {
+  refreshedAt: Date | undefined;
+  anchorReachable: boolean;
+  storeOk: boolean;
+}
+
+/** The node's health as `NodeService/GetNodeStatus` and `node status` report it. */
+export function nodeStatus(
+  trust: TrustState,
+  tls: NodeTlsIdentity,
+  live: LiveFacts,
+  policyVersion: string,
+): GetNodeStatusResponse {
+  const status = trust.status();
+  const [, node = ''] = /\/node\/(.+)$/.exec(trust.identity.spiffeId) ?? [];
+  return {
+    cluster: status.cluster,
+    city: status.city,
+    node,
+    nodeId: status.node,
+    metadataVersion: status.metadataVersion,
+    metadataExpiresAt: new Date(status.metadataExpiresAt),
+    metadataRefreshedAt: live.refreshedAt,
+    offlineBudgetRemainingSeconds: status.offlineBudgetSeconds,
+    anchorReachable: live.anchorReachable,
+    storeStatus: live.storeOk ? StoreStatus.STORE_STATUS_OK : StoreStatus.STORE_STATUS_UNAVAILABLE,
+    storeBackend: 'sqlite',
+    policyVersion,
+    certificateExpiresAt: tls.notAfter,
+    softwareVersion: pkg.version,
+  };
+}

@@ -1,0 +1,143 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../common/clock.js';
+import { fromServiceError } from '../common/errors/grpc.js';
+import { isMeshError } from '../common/errors/index.js';
+import type { AppClients } from '../nodes/index.js';
+import type { InvokeCapabilityResponse } from '../proto/gen/citymesh/v1/capability_service.js';
+import type { SearchCatalogResponse } from '../proto/gen/citymesh/v1/catalog_service.js';
+import { CatalogEntry as ProtoEntry } from '../proto/gen/citymesh/v1/common.js';
+import type { FetchRecordsResponse, StreamRecordsResponse } from '../proto/gen/citymesh/v1/dataset_service.js';
+
+type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
+
+export function call<Res>(invoke: (cb: Callback<Res>) => void): Promise<Res> {
+  return new Promise((done, fail) => invoke((err, res) => (err ? fail(fromServiceError(err)) : done(res))));
+}
+
+/** One catalog entry as the simulation plans calls against it. */
+export interface PlannedEntry {
+  readonly id: string;
+  readonly kind: 'dataset' | 'capability';
+  readonly classification: string;
+  readonly agreementRequired: boolean;
+}
+
+/** What the providing city's default policy answers a member city with no grant and no agreement. */
+export function expectedOutcome(entry: PlannedEntry): 'allowed' | 'AGREEMENT_REQUIRED' | 'POLICY_DENIED' {
+  if (entry.agreementRequired || entry.classification === 'sensitive' || entry.classification === 'restricted') {
+    return 'AGREEMENT_REQUIRED';
+  }
+  return entry.classification === 'public' ? 'allowed' : 'POLICY_DENIED';
+}
+
+/** The cluster's catalog as one app sees it through its home node: entries by city. */
+export async function searchCluster(
+  app: AppClients,
+): Promise<{ byCity: Map<string, PlannedEntry[]>; answered: string[] }> {
+  const res = await call<SearchCatalogResponse>((cb) =>
+    app.catalog.searchCatalog(
+      {
+        query: '',
+        kind: 0,
+        industry: '',
+        regionCode: '',
+        maxClassification: 0,
+        cities: [],
+        pageSize: 1000,
+        pageToken: '',
+      },
+      cb,
+    ),
+  );
+  const byCity = new Map<string, PlannedEntry[]>();
+  for (const entry of res.entries) {
+    const json = ProtoEntry.toJSON(entry) as { classification?: string; kind?: string };
+    const id = entry.id.split('@')[0]!;
+    const city = id.split('/')[1]!;
+    const planned: PlannedEntry = {
+      id,
+      kind: json.kind === 'ENTRY_KIND_CAPABILITY' ? 'capability' : 'dataset',
+      classification: String(json.classification ?? '')
+        .replace('CLASSIFICATION_', '')
+        .toLowerCase(),
+      agreementRequired: entry.agreementRequired,
+    };
+    byCity.set(city, [...(byCity.get(city) ?? []), planned]);
+  }
+  return { byCity, answered: res.answeredCities };
+}
+
+/** A timed call and how it ended. */
+export interface CallOutcome {
+  readonly outcome: string;
+  readonly ms: number;
+  readonly records?: number;
+}
+
+async function timed(clock: Clock, work: () => Promise<number | undefined>): Promise<CallOutcome> {
+  const t0 = clock.nowMs();
+  try {
+    const records = await work();
+    return { outcome: 'allowed', ms: clock.nowMs() - t0, ...(records === undefined ? {} : { records }) };
+  } catch (err) {
+    return { outcome: isMeshError(err) ? err.code : String(err), ms: clock.nowMs() - t0 };
+  }
+}
+
+export function fetchOnce(app: AppClients, clock: Clock, datasetId: string, purpose: string): Promise<CallOutcome> {
+  return timed(clock, async () => {
+    const res = await call<FetchRecordsResponse>((cb) =>
+      app.datasets.fetchRecords(
+        { datasetId, purpose, afterSequence: 0, agreementId: '', pageSize: 100, pageToken: '' },
+        cb,
+      ),
+    );
+    if (res.receipt === undefined) throw new Error('no receipt');
+    return res.records.length;
+  });
+}
+
+export function streamAll(app: AppClients, clock: Clock, datasetId: string, purpose: string): Promise<CallOutcome> {
+  return timed(clock, async () => {
+    const stream = app.datasets.streamRecords({
+      datasetId,
+      purpose,
+      afterSequence: 0,
+      agreementId: '',
+      maxRecords: 0,
+      batchSize: 10,
+    });
+    let records = 0;
+    let receipts = 0;
+    try {
+      for await (const message of stream as AsyncIterable<StreamRecordsResponse>) {
+        if (message.item?.$case === 'batch') records += message.item.batch.records.length;
+        if (message.item?.$case === 'receipt') receipts++;
+      }
+    } catch (err) {
+      throw fromServiceError(err as grpc.ServiceError);
+    }
+    if (receipts !== 1) throw new Error(`stream ended with ${receipts} receipts`);
+    return records;
+  });
+}
+
+export function invokeOnce(
+  app: AppClients,
+  clock: Clock,
+  capabilityId: string,
+  input: unknown,
+  purpose: string,
+): Promise<CallOutcome> {
+  return timed(clock, async () => {
+    const res = await call<InvokeCapabilityResponse>((cb) =>
+      app.capabilities.invokeCapability(
+        { capabilityId, method: '', input: Buffer.from(JSON.stringify(input)), purpose, agreementId: '' },
+        cb,
+      ),
+    );
+    if (res.receipt === undefined) throw new Error('no receipt');
+    JSON.parse(res.output.toString());
+    return undefined;
+  });
+}

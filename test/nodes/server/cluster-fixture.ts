@@ -1,0 +1,138 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { CatalogEntry } from '../../../common/stores/index.js';
+import {
+  type AppClients,
+  connectApp,
+  installExchangeServices,
+  issueAppCredentials,
+  joinCluster,
+  type RunningNode,
+  registerApp,
+  startNode,
+} from '../../../nodes/index.js';
+import { cityEntityIdOf, startTestAnchor, TempDirs, type TestAnchor } from '../../support/anchor-harness.js';
+
+/** A free loopback port (the node binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export interface TestCity {
+  readonly city: string;
+  readonly dir: string;
+  node: RunningNode;
+}
+
+/** An anchor and running city nodes, in this process, over real mTLS on loopback. */
+export interface TestCluster {
+  readonly anchor: TestAnchor;
+  readonly cities: Record<string, TestCity>;
+  readonly dirs: TempDirs;
+  /** Registers an app of `city` and connects it to its home node. */
+  app(
+    city: string,
+    clientId: string,
+    attrs?: { industry?: string; roles?: string[] },
+  ): Promise<AppClients & { dir: string }>;
+  restart(city: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(cities: readonly string[]): Promise<TestCluster> {
+  const anchor = await startTestAnchor();
+  const dirs = new TempDirs();
+  const started: Record<string, TestCity> = {};
+  const start = (dir: string) =>
+    startNode({ dir, clock: anchor.clock, install: installExchangeServices, refreshIntervalMs: 3_600_000 });
+  for (const city of cities) {
+    const { token } = await anchor.anchor.invite(city);
+    const dir = dirs.make(`citymesh-${city}-`);
+    await joinCluster({
+      dir,
+      anchorUrl: anchor.server.url,
+      token,
+      nodeName: 'n1',
+      entityId: cityEntityIdOf(city),
+      grpcEndpoint: `localhost:${await freePort()}`,
+      clock: anchor.clock,
+    });
+    started[city] = { city, dir, node: undefined as unknown as RunningNode };
+  }
+  // Start after every city joined, so each node's first pull lists all members.
+  for (const c of Object.values(started)) c.node = await start(c.dir);
+  const apps: AppClients[] = [];
+  return {
+    anchor,
+    cities: started,
+    dirs,
+    async app(city, clientId, attrs = {}) {
+      const c = started[city]!;
+      registerApp(
+        c.dir,
+        {
+          clientId,
+          org: 'traffic-bureau',
+          industry: attrs.industry ?? 'transport',
+          level: 'city',
+          regionCode: '120000',
+          roles: attrs.roles ?? [],
+        },
+        anchor.clock.now(),
+      );
+      const out = join(dirs.make('citymesh-app-'), 'creds');
+      await issueAppCredentials({
+        dir: c.dir,
+        keys: c.node.context.stores.keys,
+        clientId,
+        lifetimeHours: 24,
+        now: anchor.clock.now(),
+        outDir: out,
+      });
+      const clients = connectApp(out);
+      apps.push(clients);
+      return { ...clients, dir: out };
+    },
+    async restart(city) {
+      const c = started[city]!;
+      await c.node.stop();
+      c.node = await start(c.dir);
+    },
+    async stop() {
+      for (const a of apps) a.close();
+      for (const c of Object.values(started)) await c.node.stop();
+      await anchor.stop();
+      dirs.removeAll();
+    },
+  };
+}
+
+/** A catalog entry of `city` for tests; records are added separately. */
+export function testEntry(city: string, name: string, overrides: Partial<CatalogEntry> = {}): CatalogEntry {
+  return {
+    id: `jjj/${city}/transport-bureau/${name}`,
+    version: '1.0.0',
+    kind: 'dataset',
+    title: `${name} of ${city}`,
+    description: `test dataset ${name}`,
+    ownerOrg: 'transport-bureau',
+    city,
+    industry: 'transport',
+    regionCode: '110000',
+    level: 'province',
+    classification: 'public',
+    schema: { type: 'object' },
+    license: 'CC-BY-4.0',
+    requiresAgreement: false,
+    publishedAt: new Date(),
+    ...overrides,
+  };
+}
