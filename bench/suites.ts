@@ -1,5 +1,6 @@
 import { auditAppendSuite } from './audit-append.js';
+import { exchangeCrossCitySuite } from './exchange-cross-city.js';
 import { grpcEchoSuite } from './grpc-echo/index.js';
 import type { BenchSuite } from './result.js';
 
-export const SUITES: readonly BenchSuite[] = [grpcEchoSuite, auditAppendSuite];
+export const SUITES: readonly BenchSuite[] = [grpcEchoSuite, exchangeCrossCitySuite, auditAppendSuite];

@@ -1,11 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { MeshError } from '../common/errors/index.js';
 import pkg from '../package.json' with { type: 'json' };
+import { registerAccountsCommands } from './commands/accounts.js';
+import { registerAgreementsCommands } from './commands/agreements.js';
 import { registerAnchorCommands } from './commands/anchor.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerClientsCommands } from './commands/clients.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDatasetsCommands } from './commands/datasets.js';
 import { registerErrorsCommand } from './commands/errors.js';
@@ -30,10 +33,13 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
     // Commands created below inherit these settings, so every level reports errors alike.
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  registerAccountsCommands(program, io);
+  registerAgreementsCommands(program, io);
   registerAnchorCommands(program, io);
   registerAppsCommands(program, io);
   registerAuditCommands(program, io);
   registerClientCommands(program, io);
+  registerClientsCommands(program, io);
   registerCatalogCommands(program, io);
   registerConfigCommands(program, io);
   registerDatasetsCommands(program, io);

@@ -12,6 +12,7 @@ export { loadNodeConfig, type NodeConfig } from './config.js';
 export { addGrant, type CityGrant, DEFAULT_GRANTS, readGrants } from './policy/interim-policy.js';
 export { installExchangeServices } from './server/exchange-services.js';
 export { type NodeContext, type RunningNode, type StartNodeOptions, startNode } from './server/node-runtime.js';
+export { cityCaDue, renewCityCa } from './trust/city-ca-renewal.js';
 export type { NodeIdentity } from './trust/identity.js';
 export { type JoinInit, joinCluster } from './trust/join.js';
 export { issueNodeCertificate, nodeCertificateDue } from './trust/node-certificate.js';

@@ -3,7 +3,15 @@ import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
 import { isMeshError } from '../../common/errors/index.js';
 import { createLogger } from '../../common/logger.js';
-import { installExchangeServices, joinCluster, startNode, TrustState } from '../../nodes/index.js';
+import {
+  installExchangeServices,
+  joinCluster,
+  nodePath,
+  renewCityCa,
+  startNode,
+  TrustState,
+} from '../../nodes/index.js';
+import { openSqliteStores } from '../../stores/index.js';
 import { type CliIo, printJson } from '../io.js';
 
 /** `citymesh node ...`: a city exchange node. */
@@ -60,6 +68,23 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
         }
       }
       printJson(io, { ...state.status(), ...(anchorReachable === undefined ? {} : { anchorReachable }) });
+    });
+
+  node
+    .command('renew-ca')
+    .description(
+      "renew this node's city CA through the anchor (mTLS with the node certificate); the node does it by itself at half-life",
+    )
+    .requiredOption('--dir <dir>', 'the node folder')
+    .action(async (opts: { dir: string }) => {
+      const dir = resolve(opts.dir);
+      const stores = openSqliteStores(nodePath(dir, 'store'));
+      try {
+        const r = await renewCityCa({ dir, keys: stores.keys, clock: systemClock });
+        io.out(`city CA renewed; valid until ${r.notAfter.toISOString()}\n`);
+      } finally {
+        await stores.close();
+      }
     });
 
   node

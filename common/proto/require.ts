@@ -38,9 +38,11 @@ export function requireList<T>(typeName: string, field: string, value: readonly 
   return value;
 }
 
-/** `page_size`: 0 means the default; negative or above `max` is an error naming the field. */
+/**
+ * `page_size`: 0 means the default, above `max` is capped (protocol.md: capped, never
+ * refused); a negative or fractional size is an error naming the field.
+ */
 export function pageSize(typeName: string, value: number, max = MAX_PAGE_SIZE, fallback = DEFAULT_PAGE_SIZE): number {
   if (!Number.isInteger(value) || value < 0) throw missing(typeName, 'page_size', 'must be a non-negative integer');
-  if (value > max) throw missing(typeName, 'page_size', `must be at most ${max}`);
-  return value === 0 ? fallback : value;
+  return value === 0 ? fallback : Math.min(value, max);
 }

@@ -40,7 +40,20 @@ export type AnchorNode = {
   readonly caCertificatePem: string;
   /** Its serial (hex), for certificate revocation. */
   readonly caSerial: string;
+  /**
+   * The CA this node held before its last renewal, still published until it expires so
+   * the certificates it issued stay valid while the node moves to the new one.
+   */
+  readonly previousCaCertificatePem?: string;
   readonly enrolledAt: Date;
+};
+
+/** A city CA renewal: the node's new CA, recorded with the metadata that publishes it. */
+export type CaRenewal = {
+  readonly city: string;
+  readonly name: string;
+  readonly caCertificatePem: string;
+  readonly caSerial: string;
 };
 
 /** A member city with its nodes. */
@@ -110,6 +123,13 @@ export interface AnchorStore {
     readonly node: AnchorNode;
     readonly metadata: MetadataVersion;
   }): Promise<void>;
+
+  /**
+   * In one transaction: the node (which must exist, else `MEMBER_NOT_FOUND`) gets its new
+   * CA, its current CA becomes its previous one, and `metadata` is appended (version
+   * latest + 1, else `VERSION_CONFLICT`).
+   */
+  renewNodeCa(renewal: CaRenewal, metadata: MetadataVersion): Promise<void>;
 
   /** In one transaction: appends the revocation and `metadata` (version latest + 1). */
   revoke(revocation: Revocation, metadata: MetadataVersion): Promise<void>;

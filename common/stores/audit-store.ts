@@ -66,6 +66,18 @@ export interface AuditStore {
    */
   append(entries: readonly AuditEntry[]): Promise<AuditHead>;
 
+  /**
+   * {@link append} and {@link putReceipt} in one transaction, so an exchange's entry and
+   * its receipt cost one fsync. The entries follow `append`'s rules (all or nothing). A
+   * receipt that conflicts with a stored one (same correlation id and role, other
+   * content) is not stored and does not fail the batch: its index is returned in
+   * `conflicts`, so only that caller is refused.
+   */
+  appendWithReceipts(
+    entries: readonly AuditEntry[],
+    receipts: readonly AuditReceipt[],
+  ): Promise<{ readonly head: AuditHead; readonly conflicts: readonly number[] }>;
+
   /** The last entry's sequence and hash. */
   head(): Promise<AuditHead>;
 

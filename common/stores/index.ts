@@ -26,6 +26,7 @@ export type {
   AnchorMember,
   AnchorNode,
   AnchorStore,
+  CaRenewal,
   JoinTokenRecord,
   MetadataVersion,
   Revocation,

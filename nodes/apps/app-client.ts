@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import { formatTrustDomain } from '../../common/ids/index.js';
+import { AuditServiceClient } from '../../proto/gen/citymesh/v1/audit_service.js';
 import { CapabilityServiceClient } from '../../proto/gen/citymesh/v1/capability_service.js';
 import { CatalogServiceClient } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceClient } from '../../proto/gen/citymesh/v1/dataset_service.js';
@@ -16,6 +17,7 @@ export interface AppClients {
   readonly catalog: CatalogServiceClient;
   readonly capabilities: CapabilityServiceClient;
   readonly node: NodeServiceClient;
+  readonly audit: AuditServiceClient;
   close(): void;
 }
 
@@ -57,6 +59,7 @@ export function connectApp(credentialsDir: string, endpoint?: string): AppClient
     catalog: new CatalogServiceClient(target, credentials, options),
     capabilities: new CapabilityServiceClient(target, credentials, options),
     node: new NodeServiceClient(target, credentials, options),
+    audit: new AuditServiceClient(target, credentials, options),
     close: () => channel.close(),
   };
 }

@@ -5,12 +5,12 @@ import { MeshError } from '../../common/errors/mesh-error.js';
 import { formatSpiffeId } from '../../common/ids/index.js';
 import type { KeyStore } from '../../common/stores/index.js';
 import {
-  activeKey,
   exportPrivateKeyPem,
   generateEcKeyPair,
   issueSpiffeLeaf,
   verifyCertificatePath,
 } from '../../trust-anchor/index.js';
+import { cityCaKey } from '../trust/city-ca-key.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import { readNodeFile, writeFileAtomic } from '../trust/node-files.js';
 import { readApps } from './app-registry.js';
@@ -57,7 +57,8 @@ export async function issueAppCredentials(input: {
     kind: 'app',
     name: input.clientId,
   });
-  const cityCaPem = readNodeFile(input.dir, 'cityCa');
+  const ca = await cityCaKey(input.dir, input.keys);
+  const cityCaPem = ca.certificatePem;
   const rootPem = readNodeFile(input.dir, 'bundle');
   const caNotAfter = new Date(new X509Certificate(cityCaPem).validTo).getTime();
   const lifetimeHours = Math.min(input.lifetimeHours, Math.floor((caNotAfter - input.now.getTime()) / 3_600_000));
@@ -65,12 +66,11 @@ export async function issueAppCredentials(input: {
     throw new MeshError('CERTIFICATE_EXPIRED', 'the city CA expires within the hour; renew it first', {});
   }
   const pair = await generateEcKeyPair();
-  const ca = await activeKey(input.keys, 'ca');
   const leaf = await issueSpiffeLeaf({
     publicKey: pair.publicKey,
     spiffeId,
     issuerCertPem: cityCaPem,
-    issuerKeys: ca.pair,
+    issuerKeys: ca.key.pair,
     now: input.now,
     lifetimeHours,
     dnsNames: [],

@@ -1,8 +1,15 @@
-import { canonicalize, type JsonValue } from '../../common/canonical-json.js';
+import type { JsonValue } from '../../common/canonical-json.js';
 import type { Clock } from '../../common/clock.js';
-import { MeshError } from '../../common/errors/mesh-error.js';
+import { isMeshError, MeshError } from '../../common/errors/mesh-error.js';
 import { type Logger, silentLogger } from '../../common/logger.js';
-import type { AuditCheckpoint, AuditEntry, AuditHead, AuditStore } from '../../common/stores/audit-store.js';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  AuditHead,
+  AuditReceipt,
+  AuditStore,
+} from '../../common/stores/audit-store.js';
+import { canonicalPayload } from './canonical-payload.js';
 import { signCheckpoint } from './checkpoint.js';
 import { hashEntry } from './entry-hash.js';
 import type { AuditSigner } from './signer.js';
@@ -43,10 +50,18 @@ export interface AuditLogInit {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** A checked event waiting for its batch; flat, so each append allocates one object besides its promise. */
 type Pending = {
-  readonly fields: Omit<AuditEntry, 'sequence' | 'prevHash' | 'hash'>;
-  readonly resolve: (entry: AppendedEntry) => void;
-  readonly reject: (err: unknown) => void;
+  readonly at: Date;
+  readonly kind: string;
+  readonly actor: string;
+  readonly correlationId: string | undefined;
+  /** Canonical JSON text. */
+  readonly payload: string;
+  /** Builds the receipt stored with this entry, once its sequence is known. */
+  receipt?: ((entry: AppendedEntry) => Promise<AuditReceipt>) | undefined;
+  resolve: (entry: AppendedEntry & { receipt?: AuditReceipt }) => void;
+  reject: (err: unknown) => void;
 };
 
 const KIND = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -112,17 +127,23 @@ export class AuditLog {
    *   once, so a bad event never fails the batch it would have joined); a failed store
    *   transaction rejects with the store's error
    */
-  append(event: AuditEvent): Promise<AppendedEntry> {
-    let fields: Pending['fields'];
+  append(
+    event: AuditEvent,
+    options: { receipt?: (entry: AppendedEntry) => Promise<AuditReceipt> } = {},
+  ): Promise<AppendedEntry & { receipt?: AuditReceipt }> {
+    let pending: Pending;
     try {
       // Appending after close is a programming error, not a request failure.
       if (this.#closed) throw new Error('the audit log is closed');
-      fields = prepare(event, this.#clock.now());
+      pending = prepare(event, this.#clock.now());
+      pending.receipt = options.receipt;
     } catch (err) {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ fields, resolve, reject });
+      pending.resolve = resolve;
+      pending.reject = reject;
+      this.#pending.push(pending);
       this.#draining ??= this.#drain();
     });
   }
@@ -147,9 +168,10 @@ export class AuditLog {
 
   async #drain(): Promise<void> {
     try {
-      // Let the callers of this turn queue up first, so a burst shares the first commit.
-      await Promise.resolve();
       while (this.#pending.length > 0) {
+        // A commit blocks the event loop for its fsync; yield one turn first so requests
+        // that arrived meanwhile reach their appends and share the next commit.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#pending.splice(0, this.#maxBatch);
         await this.#commit(batch);
         if (this.#head.sequence - this.#checkpointed >= this.#checkpointEvery) {
@@ -165,10 +187,72 @@ export class AuditLog {
   }
 
   async #commit(batch: readonly Pending[]): Promise<void> {
+    // One retry: another writer (the CLI on a running node's store) may have moved the
+    // head; the refused transaction wrote nothing, so the batch is rebuilt on the new head.
+    for (let attempt = 0; ; attempt++) {
+      const entries = this.#chain(batch);
+      let stored: { head: AuditHead; conflicts: readonly number[] };
+      let receipts: (AuditReceipt | undefined)[];
+      try {
+        receipts = await Promise.all(
+          batch.map((p, i) => {
+            const e = entries[i] as AuditEntry;
+            return p.receipt?.({ sequence: e.sequence, hash: e.hash, at: e.at });
+          }),
+        );
+        const withReceipts = receipts.filter((r): r is AuditReceipt => r !== undefined);
+        stored = await this.#store.appendWithReceipts(entries, withReceipts);
+      } catch (err) {
+        // Another writer may have moved the head (AUDIT_CHAIN_BROKEN): continue from the store's.
+        const previous = this.#head;
+        this.#head = await this.#store.head().catch(() => this.#head);
+        if (attempt === 0 && isMeshError(err, 'AUDIT_CHAIN_BROKEN') && this.#head.sequence !== previous.sequence) {
+          this.#log.warn(
+            { event: 'audit.head_moved', from: previous.sequence, to: this.#head.sequence },
+            'another writer appended; retrying',
+          );
+          continue;
+        }
+        for (const p of batch) p.reject(err);
+        this.#log.error({ event: 'audit.append_failed', entries: batch.length, err }, 'audit batch not written');
+        return;
+      }
+      this.#head = stored.head;
+      // Conflicts are indexes into the receipts actually sent; map them back to callers.
+      const conflicted = new Set<number>();
+      let r = 0;
+      receipts.forEach((receipt, i) => {
+        if (receipt === undefined) return;
+        if (stored.conflicts.includes(r)) conflicted.add(i);
+        r++;
+      });
+      batch.forEach((p, i) => {
+        const e = entries[i] as AuditEntry;
+        const receipt = receipts[i];
+        if (conflicted.has(i)) {
+          p.reject(
+            new MeshError(
+              'ALREADY_EXISTS',
+              `a different ${receipt?.role} receipt of ${receipt?.correlationId} is stored`,
+              {
+                details: { correlationId: receipt?.correlationId ?? '' },
+              },
+            ),
+          );
+        } else {
+          p.resolve({ sequence: e.sequence, hash: e.hash, at: e.at, ...(receipt ? { receipt } : {}) });
+        }
+      });
+      return;
+    }
+  }
+
+  /** The batch as chain entries on the current head. */
+  #chain(batch: readonly Pending[]): AuditEntry[] {
     const entries: AuditEntry[] = new Array(batch.length);
     let { sequence, hash } = this.#head;
     for (let i = 0; i < batch.length; i++) {
-      const { at, kind, actor, correlationId, payload } = (batch[i] as Pending).fields;
+      const { at, kind, actor, correlationId, payload } = batch[i] as Pending;
       sequence++;
       // Built member by member, hash filled in after: no spreads on the per-entry hot path.
       const entry: Mutable<AuditEntry> =
@@ -178,19 +262,7 @@ export class AuditLog {
       entry.hash = hash = hashEntry(entry);
       entries[i] = entry;
     }
-    try {
-      this.#head = await this.#store.append(entries);
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      // Another writer may have moved the head (AUDIT_CHAIN_BROKEN): continue from the store's.
-      this.#head = await this.#store.head().catch(() => this.#head);
-      this.#log.error({ event: 'audit.append_failed', entries: batch.length, err }, 'audit batch not written');
-      return;
-    }
-    batch.forEach((p, i) => {
-      const e = entries[i] as AuditEntry;
-      p.resolve({ sequence: e.sequence, hash: e.hash, at: e.at });
-    });
+    return entries;
   }
 
   /** Serialized, so two callers never sign the same head twice (a second, different signature would be refused). */
@@ -226,7 +298,8 @@ function requireField(name: string, value: unknown): string {
   return value;
 }
 
-function prepare(event: AuditEvent, at: Date): Pending['fields'] {
+/** Checks an event at once (so a bad one never fails the batch it would join) and canonicalizes its payload. */
+function prepare(event: AuditEvent, at: Date): Pending {
   const kind = requireField('kind', event?.kind);
   if (!KIND.test(kind)) {
     throw new MeshError('MALFORMED_REQUEST', `audit event kind "${kind}" must be noun.past_tense (a.b, lower case)`, {
@@ -242,11 +315,8 @@ function prepare(event: AuditEvent, at: Date): Pending['fields'] {
       details: { field: 'payload' },
     });
   }
-  return {
-    at,
-    kind,
-    actor,
-    ...(correlationId === undefined ? {} : { correlationId }),
-    payload: canonicalize(payload),
-  };
+  return { at, kind, actor, correlationId, payload: canonicalPayload(payload), resolve: settle, reject: settle };
 }
+
+/** Placeholder until the append's promise exists; replaced before the entry is queued. */
+function settle(): void {}

@@ -66,38 +66,47 @@ export class ExchangeAudit {
    * signed receipt to send back with the response.
    */
   async served(exchange: ServedExchange): Promise<{ receipt: string; claims: ReceiptClaims }> {
-    const { log, store, signer, clock } = this.#init;
-    const entry = await log.append({
-      kind: EXCHANGE_SERVED,
-      actor: exchange.actor ?? exchange.consumerNodeId,
-      correlationId: exchange.correlationId,
-      payload: {
-        method: exchange.method,
-        requestHash: exchange.requestHash,
-        responseDigest: exchange.responseDigest,
-        consumerNodeId: exchange.consumerNodeId,
-        providerNodeId: log.nodeId,
+    const { log, signer, clock } = this.#init;
+    let claims: ReceiptClaims | undefined;
+    // The receipt is signed once the entry's sequence is known and stored in the same
+    // transaction; it is only handed out after that transaction is durable.
+    const appended = await log.append(
+      {
+        kind: EXCHANGE_SERVED,
+        actor: exchange.actor ?? exchange.consumerNodeId,
+        correlationId: exchange.correlationId,
+        payload: {
+          method: exchange.method,
+          requestHash: exchange.requestHash,
+          responseDigest: exchange.responseDigest,
+          consumerNodeId: exchange.consumerNodeId,
+          providerNodeId: log.nodeId,
+        },
       },
-    });
-    const claims: ReceiptClaims = {
-      providerNodeId: log.nodeId,
-      consumerNodeId: exchange.consumerNodeId,
-      correlationId: exchange.correlationId,
-      method: exchange.method,
-      requestHash: exchange.requestHash,
-      responseDigest: exchange.responseDigest,
-      auditSequence: entry.sequence,
-      issuedAt: clock.now(),
-    };
-    const receipt = await signReceipt(claims, signer);
-    await store.putReceipt({
-      correlationId: exchange.correlationId,
-      role: 'provider',
-      receiptJws: receipt,
-      auditSequence: entry.sequence,
-      at: claims.issuedAt,
-    });
-    return { receipt, claims };
+      {
+        receipt: async (entry) => {
+          claims = {
+            providerNodeId: log.nodeId,
+            consumerNodeId: exchange.consumerNodeId,
+            correlationId: exchange.correlationId,
+            method: exchange.method,
+            requestHash: exchange.requestHash,
+            responseDigest: exchange.responseDigest,
+            auditSequence: entry.sequence,
+            issuedAt: clock.now(),
+          };
+          const receiptJws = await signReceipt(claims, signer);
+          return {
+            correlationId: exchange.correlationId,
+            role: 'provider',
+            receiptJws,
+            auditSequence: entry.sequence,
+            at: claims.issuedAt,
+          };
+        },
+      },
+    );
+    return { receipt: appended.receipt!.receiptJws, claims: claims! };
   }
 
   /**
@@ -106,7 +115,7 @@ export class ExchangeAudit {
    * (with the reason) and the `RECEIPT_INVALID` error is rethrown.
    */
   async consumed(exchange: ConsumedExchange): Promise<VerifiedReceipt> {
-    const { log, store, clock } = this.#init;
+    const { log, clock } = this.#init;
     const actor = exchange.actor ?? log.nodeId;
     let verified: VerifiedReceipt;
     try {
@@ -139,27 +148,31 @@ export class ExchangeAudit {
       }
       throw err;
     }
-    await log.append({
-      kind: EXCHANGE_CONSUMED,
-      actor,
-      correlationId: exchange.correlationId,
-      payload: {
-        method: exchange.method,
-        requestHash: exchange.requestHash,
-        responseDigest: exchange.responseDigest,
-        providerNodeId: exchange.providerNodeId,
-        consumerNodeId: log.nodeId,
-        providerAuditSequence: verified.claims.auditSequence,
-        receipt: exchange.receipt,
+    await log.append(
+      {
+        kind: EXCHANGE_CONSUMED,
+        actor,
+        correlationId: exchange.correlationId,
+        payload: {
+          method: exchange.method,
+          requestHash: exchange.requestHash,
+          responseDigest: exchange.responseDigest,
+          providerNodeId: exchange.providerNodeId,
+          consumerNodeId: log.nodeId,
+          providerAuditSequence: verified.claims.auditSequence,
+          receipt: exchange.receipt,
+        },
       },
-    });
-    await store.putReceipt({
-      correlationId: exchange.correlationId,
-      role: 'consumer',
-      receiptJws: exchange.receipt,
-      auditSequence: verified.claims.auditSequence,
-      at: clock.now(),
-    });
+      {
+        receipt: async () => ({
+          correlationId: exchange.correlationId,
+          role: 'consumer',
+          receiptJws: exchange.receipt,
+          auditSequence: verified.claims.auditSequence,
+          at: clock.now(),
+        }),
+      },
+    );
     return verified;
   }
 }

@@ -54,16 +54,27 @@ function invalid(message: string, rule: string, details: Record<string, string |
 }
 
 /**
- * Reads a receipt payload strictly: exactly the known members, SPIFFE node ids, hex digests,
+ * Reads a receipt payload strictly: exactly the known members, SPIFFE ids (a node provider;
+ * a node or same-city app consumer), hex digests,
  * a positive sequence, an RFC 3339 time.
  */
 function parseReceiptPayload(payload: Record<string, unknown>, what: string): ReceiptClaims {
   const p = requireStringMembers(payload, MEMBERS, 'RECEIPT_INVALID', what);
+  // The provider is always a node; the consumer is the node that forwarded the call, or
+  // an app of the provider's own city calling its home node directly.
+  const kinds = { providerNodeId: ['node'], consumerNodeId: ['node', 'app'] } as const;
   for (const member of ['providerNodeId', 'consumerNodeId'] as const) {
     try {
-      if (parseSpiffeId(p[member], member).kind !== 'node') throw new Error('not a node');
+      if (!(kinds[member] as readonly string[]).includes(parseSpiffeId(p[member], member).kind)) {
+        throw new Error(`not a ${kinds[member].join(' or ')}`);
+      }
     } catch (cause) {
-      throw invalid(`${what}: ${member} "${p[member]}" is not a node SPIFFE id`, 'payload-members', { member }, cause);
+      throw invalid(
+        `${what}: ${member} "${p[member]}" is not a ${kinds[member].join(' or ')} SPIFFE id`,
+        'payload-members',
+        { member },
+        cause,
+      );
     }
   }
   return {

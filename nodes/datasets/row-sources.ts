@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import type { ErrorCode } from '../../common/errors/registry.js';
@@ -78,8 +78,12 @@ export async function* csvRows(
   source: ImportSource,
   types: ReadonlyMap<string, ColumnTypes>,
 ): AsyncGenerator<SourceRow> {
-  const parser = toReadable(source).pipe(
+  // pipeline, not pipe: a source that fails (a cancelled upload) must fail the parse too,
+  // or the loop below would wait forever for rows that never come.
+  const parser = pipeline(
+    toReadable(source),
     parseCsv({ bom: true, raw: true, relax_column_count: true, skip_empty_lines: false }),
+    () => {},
   );
   let header: readonly string[] | undefined;
   let next = 1;

@@ -10,6 +10,23 @@ import { type AuthenticatedPeer, authenticatePeer } from '../exchange/peer-auth.
 import type { NodeIdentity } from '../trust/identity.js';
 import type { TrustState } from '../trust/trust-state.js';
 
+const MAX_VERIFIED = 10_000;
+
+/**
+ * A leaf whose path verified under metadata `version`. Nodes are re-checked by
+ * `authenticatePeer` (which has its own cache, and checks revocations), apps only have
+ * their registration read again.
+ */
+type VerifiedLeaf =
+  | { readonly kind: 'node'; readonly version: number; readonly notAfterMs: number }
+  | {
+      readonly kind: 'app';
+      readonly version: number;
+      readonly notAfterMs: number;
+      readonly spiffeId: string;
+      readonly clientId: string;
+    };
+
 /** Who made a call: another city's node (over mTLS), or an app of this city. */
 export type Caller =
   | { readonly kind: 'node'; readonly peer: AuthenticatedPeer }
@@ -27,6 +44,8 @@ export class CallerAuthenticator {
   readonly #rootPem: string;
   readonly #clock: Clock;
   #apps: { mtimeMs: number; byId: Map<string, RegisteredApp> } = { mtimeMs: -1, byId: new Map() };
+  /** Leaves already verified, by DER (base64), valid for one metadata version. */
+  readonly #verified = new Map<string, VerifiedLeaf>();
 
   constructor(dir: string, identity: NodeIdentity, trust: TrustState, rootPem: string, clock: Clock) {
     this.#dir = dir;
@@ -42,12 +61,21 @@ export class CallerAuthenticator {
     if (chain.length === 0) {
       throw new MeshError('CREDENTIALS_MISSING', 'the caller presented no client certificate', {});
     }
+    const nowMs = this.#clock.nowMs();
+    const key = Buffer.from(chain[0]!).toString('base64');
+    const known = this.#verified.get(key);
+    if (known !== undefined && known.version === metadata.version && nowMs < known.notAfterMs) {
+      // The path was verified under this metadata version; the app's registration is
+      // read again on every call, so disabling an app takes effect at once.
+      return known.kind === 'node'
+        ? { kind: 'node', peer: authenticatePeer(chain, { metadata, rootPem: this.#rootPem, now: this.#clock.now() }) }
+        : { kind: 'app', spiffeId: known.spiffeId, app: this.#app(known.clientId) };
+    }
     const leafPem = toPem(chain[0]!);
     if (!isAppLeaf(leafPem)) {
-      return {
-        kind: 'node',
-        peer: authenticatePeer(chain, { metadata, rootPem: this.#rootPem, now: this.#clock.now() }),
-      };
+      const peer = authenticatePeer(chain, { metadata, rootPem: this.#rootPem, now: this.#clock.now() });
+      this.#remember(key, { kind: 'node', version: metadata.version, notAfterMs: Number.POSITIVE_INFINITY });
+      return { kind: 'node', peer };
     }
     const own = findMember(metadata, this.#identity.city);
     const revokedSerials = metadata.revocations.filter((r) => r.kind === 'certificate').map((r) => r.id);
@@ -63,6 +91,13 @@ export class CallerAuthenticator {
           expected: { cluster: this.#identity.cluster, city: this.#identity.city },
         });
         const app = this.#app(verified.name);
+        this.#remember(key, {
+          kind: 'app',
+          version: metadata.version,
+          notAfterMs: verified.notAfter.getTime(),
+          spiffeId: verified.spiffeId,
+          clientId: verified.name,
+        });
         return { kind: 'app', spiffeId: verified.spiffeId, app };
       } catch (err) {
         lastError = err;
@@ -72,6 +107,12 @@ export class CallerAuthenticator {
     throw lastError instanceof MeshError
       ? lastError
       : new MeshError('CERTIFICATE_INVALID', 'the app certificate was not issued by a current CA of this city', {});
+  }
+
+  #remember(key: string, entry: VerifiedLeaf): void {
+    // Bounded: a flood of distinct certificates cannot grow memory without limit.
+    if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear();
+    this.#verified.set(key, entry);
   }
 
   #app(clientId: string): RegisteredApp {

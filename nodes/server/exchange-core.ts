@@ -8,6 +8,7 @@ import type { Receipt } from '../../proto/gen/citymesh/v1/common.js';
 import { findMember } from '../../trust-anchor/index.js';
 import type { AuditLog, ExchangeAudit } from '../audit/index.js';
 import {
+  type ExchangeGrantClaims,
   type ExchangeGrantSigner,
   type GrantAction,
   issueExchangeGrant,
@@ -40,6 +41,8 @@ export interface AuthorizedExchange {
   readonly entry: CatalogEntry;
   readonly correlationId: string;
   readonly policyVersion: string;
+  /** Settles once the allowed decision's audit entry is durable (or failed). */
+  readonly decisionRecorded: Promise<void>;
 }
 
 /** What the services share for both sides of an exchange. */
@@ -84,26 +87,11 @@ export async function authorizeExchange(
   let subject: ExchangeSubject;
   let correlationId: string;
   if (caller.kind === 'node') {
-    const grant = await verifyExchangeGrant(bearer(call.metadata), {
-      metadata: context.trust.metadata,
-      audience: context.identity.spiffeId,
-      presenterCity: caller.peer.city,
-      now: context.clock.now(),
-      replay: deps.replay,
+    const claims = await verifyGrantFor(deps, call, caller, {
+      resource: input.resource,
+      action: input.action as GrantAction,
+      purpose: input.purpose,
     });
-    const claims = grant.claims;
-    if (claims.resource !== input.resource || claims.action !== (input.action as GrantAction)) {
-      throw new MeshError(
-        'TOKEN_AUDIENCE_MISMATCH',
-        `the grant is for ${claims.action} on ${claims.resource}, not ${input.action} on ${input.resource}`,
-        { details: { rule: 'grant-request' } },
-      );
-    }
-    if (claims.purpose !== input.purpose) {
-      throw new MeshError('TOKEN_AUDIENCE_MISMATCH', 'the grant was issued for another purpose', {
-        details: { rule: 'grant-purpose' },
-      });
-    }
     subject = {
       id: claims.sub,
       city: claims.city,
@@ -112,7 +100,7 @@ export async function authorizeExchange(
       consumerNodeId: caller.peer.spiffeId,
       ...(claims.max_classification ? { grantMaxClassification: claims.max_classification } : {}),
     };
-    correlationId = correlationOf(call.metadata);
+    correlationId = correlationOf(call);
   } else {
     subject = {
       id: caller.spiffeId,
@@ -137,7 +125,7 @@ export async function authorizeExchange(
     ...(subject.grantMaxClassification ? { grantMaxClassification: subject.grantMaxClassification } : {}),
     ...(agreement ? { agreement } : {}),
   });
-  await deps.audit.append({
+  const recorded = deps.audit.append({
     kind: decision.allowed ? 'decision.allowed' : 'decision.denied',
     actor: subject.id,
     correlationId,
@@ -156,9 +144,20 @@ export async function authorizeExchange(
     },
   });
   if (!decision.allowed) {
+    await recorded;
     throw new MeshError(decision.code ?? 'POLICY_DENIED', decision.reason, { details: { rule: decision.rule } });
   }
-  return { subject, entry, correlationId, policyVersion: decision.policyVersion };
+  // An allowed decision is not waited for here: the served entry comes after it in the
+  // chain, and the receipt is only sent once both are durable (`serveReceipt`). Reading
+  // the data meanwhile overlaps the fsync instead of queueing behind it.
+  recorded.catch(() => undefined);
+  return {
+    subject,
+    entry,
+    correlationId,
+    policyVersion: decision.policyVersion,
+    decisionRecorded: recorded.then(() => undefined),
+  };
 }
 
 /** Provider side: records the served exchange durably and returns the receipt to send. */
@@ -171,14 +170,18 @@ export async function serveReceipt(
 ): Promise<Receipt> {
   const hash = requestHash(requestJson);
   const digest = sha256Hex(responseJson);
-  const { receipt, claims } = await deps.evidence.served({
-    correlationId: authorized.correlationId,
-    method,
-    requestHash: hash,
-    responseDigest: digest,
-    consumerNodeId: authorized.subject.consumerNodeId,
-    actor: authorized.subject.id,
-  });
+  // Both entries commit in one group-commit batch as a rule; the receipt waits for both.
+  const [, { receipt, claims }] = await Promise.all([
+    authorized.decisionRecorded,
+    deps.evidence.served({
+      correlationId: authorized.correlationId,
+      method,
+      requestHash: hash,
+      responseDigest: digest,
+      consumerNodeId: authorized.subject.consumerNodeId,
+      actor: authorized.subject.id,
+    }),
+  ]);
   return {
     providerNodeId: deps.context.identity.spiffeId,
     correlationId: authorized.correlationId,
@@ -297,6 +300,39 @@ async function liveAgreement(
   return agreement;
 }
 
+/**
+ * Verifies the exchange grant a peer node presents: for exactly `action` on `resource`
+ * (and `purpose`, when given), for this node, issued by the presenting node's city.
+ */
+export async function verifyGrantFor(
+  deps: ExchangeDeps,
+  call: { metadata: grpc.Metadata },
+  caller: Extract<Caller, { kind: 'node' }>,
+  expect: { resource: string; action: GrantAction; purpose?: string },
+): Promise<ExchangeGrantClaims> {
+  const { context } = deps;
+  const { claims } = await verifyExchangeGrant(bearer(call.metadata), {
+    metadata: context.trust.metadata,
+    audience: context.identity.spiffeId,
+    presenterCity: caller.peer.city,
+    now: context.clock.now(),
+    replay: deps.replay,
+  });
+  if (claims.resource !== expect.resource || claims.action !== expect.action) {
+    throw new MeshError(
+      'TOKEN_AUDIENCE_MISMATCH',
+      `the grant is for ${claims.action} on ${claims.resource}, not ${expect.action} on ${expect.resource}`,
+      { details: { rule: 'grant-request' } },
+    );
+  }
+  if (expect.purpose !== undefined && claims.purpose !== expect.purpose) {
+    throw new MeshError('TOKEN_AUDIENCE_MISMATCH', 'the grant was issued for another purpose', {
+      details: { rule: 'grant-purpose' },
+    });
+  }
+  return claims;
+}
+
 function bearer(metadata: grpc.Metadata): string {
   const values = metadata.get('authorization');
   const value = values.length === 1 ? String(values[0]) : '';
@@ -310,8 +346,9 @@ function bearer(metadata: grpc.Metadata): string {
   return value.slice('Bearer '.length);
 }
 
-function correlationOf(metadata: grpc.Metadata): string {
-  const values = metadata.get(CORRELATION_HEADER);
+/** The correlation id a peer node sends with a forwarded call. */
+export function correlationOf(call: { metadata: grpc.Metadata }): string {
+  const values = call.metadata.get(CORRELATION_HEADER);
   const value = values.length === 1 ? String(values[0]) : '';
   if (!UUID.test(value)) {
     throw new MeshError('MALFORMED_REQUEST', `${CORRELATION_HEADER} must be one lower-case UUID`, {

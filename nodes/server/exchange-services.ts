@@ -1,4 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
+import { AgreementServiceService } from '../../proto/gen/citymesh/v1/agreement_service.js';
+import { AuditServiceService } from '../../proto/gen/citymesh/v1/audit_service.js';
 import { CapabilityServiceService } from '../../proto/gen/citymesh/v1/capability_service.js';
 import { CatalogServiceService } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceService } from '../../proto/gen/citymesh/v1/dataset_service.js';
@@ -9,6 +11,8 @@ import { federationKeySigner, MemoryReplayCache } from '../exchange/index.js';
 import { InterimPolicy } from '../policy/interim-policy.js';
 import type { ExchangeDeps } from './exchange-core.js';
 import type { NodeContext } from './node-runtime.js';
+import { agreementService } from './services/agreement-service.js';
+import { auditService } from './services/audit-service.js';
 import { capabilityService } from './services/capability-service.js';
 import { catalogService } from './services/catalog-service.js';
 import { datasetService } from './services/dataset-service.js';
@@ -55,5 +59,7 @@ export async function installExchangeServices(
   server.addService(CatalogServiceService, catalogService(context));
   server.addService(DatasetServiceService, datasetService(exchange));
   server.addService(CapabilityServiceService, capabilityService(exchange, invoke));
+  server.addService(AuditServiceService, auditService(exchange));
+  server.addService(AgreementServiceService, agreementService(exchange));
   return exchange;
 }

@@ -46,14 +46,31 @@ export function serverStream<Req, Res>(
     try {
       caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
     } catch (err) {
-      call.destroy(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
+      failStream(
+        call,
+        toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')),
+      );
       return;
     }
     handle(call.request, caller, call).then(
       () => call.end(),
-      (err: unknown) => call.destroy(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'stream failed'))),
+      (err: unknown) =>
+        failStream(
+          call,
+          toServiceError(err, (e) => deps.log.error({ err: e, method }, 'stream failed')),
+        ),
     );
   };
+}
+
+/**
+ * Ends a server stream with an error status. grpc-js sends the status from the stream's
+ * 'error' event (it ends the stream with that status); `destroy(err)` would tear the
+ * stream down before the status is written, leaving the client waiting for it.
+ */
+function failStream(call: grpc.ServerWritableStream<unknown, unknown>, err: grpc.ServiceError): void {
+  if (call.destroyed || call.writableEnded) return;
+  call.emit('error', err);
 }
 
 /** Writes one message and waits for the transport to drain when its buffer is full (backpressure). */
@@ -71,4 +88,28 @@ export function writeWithBackpressure<Res>(call: grpc.ServerWritableStream<unkno
     call.once('drain', onDrain);
     call.once('error', onError);
   });
+}
+
+/**
+ * Wraps a client-streaming handler the same way: the caller is known before a single
+ * message is read, and the handler reads the stream and returns the one response.
+ */
+export function clientStream<Req, Res>(
+  deps: HandlerDeps,
+  method: string,
+  handle: (call: grpc.ServerReadableStream<Req, Res>, caller: Caller) => Promise<Res>,
+): grpc.handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    let caller: Caller;
+    try {
+      caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
+    } catch (err) {
+      callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
+      return;
+    }
+    handle(call, caller).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'call failed'))),
+    );
+  };
 }

@@ -6,6 +6,8 @@ import { type Logger, silentLogger } from '../../common/logger.js';
 import type { Stores } from '../../common/stores/index.js';
 import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js';
 import { openSqliteStores } from '../../stores/index.js';
+import { startNodeHttps } from '../http/node-https.js';
+import { cityCaDue, renewCityCa } from '../trust/city-ca-renewal.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import { nodePath, readNodeFile } from '../trust/node-files.js';
 import { TrustState } from '../trust/trust-state.js';
@@ -48,6 +50,11 @@ export interface StartNodeOptions {
   /** Address to listen on; the port comes from the node's gRPC endpoint unless given. */
   readonly host?: string;
   readonly port?: number;
+  /**
+   * Port of the HTTPS listener (federation endpoints); default: the port of the city's
+   * entity id. `false`: no HTTPS listener.
+   */
+  readonly httpsPort?: number | false;
   /** How often to pull cluster metadata from the anchor; default 30 s. */
   readonly refreshIntervalMs?: number;
   readonly install?: ServiceInstaller;
@@ -56,8 +63,12 @@ export interface StartNodeOptions {
 export interface RunningNode {
   readonly context: NodeContext;
   readonly port: number;
+  /** The HTTPS listener's URL, when there is one. */
+  readonly httpsUrl?: string;
   /** Pulls metadata now (as the timer does); never throws. */
   refresh(): Promise<void>;
+  /** Renews the SVID if past half its life (as the timer does, every minute); never throws. */
+  renewCertificate(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -137,17 +148,41 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         }),
     );
 
+    const renew = () =>
+      tls.renewIfDue(clock, lifetime()).then(
+        (renewed) => {
+          if (renewed) log.info({ event: 'svid.renewed', notAfter: tls.notAfter }, 'node certificate renewed');
+          return renewed;
+        },
+        (err: unknown) => {
+          log.error({ event: 'svid.renew_failed', err: errorText(err) }, 'node certificate renewal failed');
+          return false;
+        },
+      );
+    let httpsUrl: string | undefined;
+    if (options.httpsPort !== false) {
+      const entity = new URL(identity.entityId);
+      const https = await startNodeHttps(
+        context,
+        options.host ?? '127.0.0.1',
+        options.httpsPort ?? Number(entity.port || 443),
+      );
+      closers.push(() => https.close());
+      httpsUrl = https.url;
+    }
+
     const timers = [
       setInterval(() => void refresh().then(updateHealth), options.refreshIntervalMs ?? 30_000),
       setInterval(() => {
         updateHealth();
-        tls
-          .renewIfDue(clock, lifetime())
-          .then(
-            (renewed) =>
-              renewed && log.info({ event: 'svid.renewed', notAfter: tls.notAfter }, 'node certificate renewed'),
-          )
-          .catch((err: unknown) => log.error({ event: 'svid.renew_failed', err: errorText(err) }, 'renewal failed'));
+        void renew();
+        if (cityCaDue(dir, clock.now())) {
+          renewCityCa({ dir, keys: stores.keys, clock }).then(
+            (r) => log.info({ event: 'city_ca.renewed', notAfter: r.notAfter }, 'city CA renewed through the anchor'),
+            (err: unknown) =>
+              log.error({ event: 'city_ca.renew_failed', err: errorText(err) }, 'city CA renewal failed'),
+          );
+        }
       }, 60_000),
     ];
     for (const t of timers) t.unref();
@@ -156,10 +191,12 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     return {
       context,
       port: bound,
+      ...(httpsUrl ? { httpsUrl } : {}),
       refresh: async () => {
         await refresh();
         updateHealth();
       },
+      renewCertificate: renew,
       stop: () => closeAll(closers),
     };
   } catch (err) {

@@ -3,8 +3,9 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import type { KeyStore } from '../../common/stores/index.js';
-import { activeKey, keysWith } from '../../trust-anchor/index.js';
-import { issueNodeCertificate, nodeCertificateDue } from '../trust/node-certificate.js';
+import { keysWith } from '../../trust-anchor/index.js';
+import { cityCaKey } from '../trust/city-ca-key.js';
+import { entityIdDnsNames, issueNodeCertificate, nodeCertificateDue } from '../trust/node-certificate.js';
 import { readNodeFile } from '../trust/node-files.js';
 
 type CaListener = grpc.experimental.CaCertificateUpdateListener;
@@ -93,9 +94,9 @@ export class NodeTlsIdentity implements grpc.experimental.CertificateProvider {
 }
 
 async function renew(dir: string, keys: KeyStore, clock: Clock, lifetimeHours: number): Promise<void> {
-  const ca = await activeKey(keys, 'ca');
-  const identity = JSON.parse(readNodeFile(dir, 'identity')) as { spiffeId: string };
-  const cityCaPem = readNodeFile(dir, 'cityCa');
+  const ca = await cityCaKey(dir, keys);
+  const identity = JSON.parse(readNodeFile(dir, 'identity')) as { spiffeId: string; entityId: string };
+  const cityCaPem = ca.certificatePem;
   const caNotAfter = new Date(new X509Certificate(cityCaPem).validTo).getTime();
   const hoursLeft = Math.floor((caNotAfter - clock.nowMs()) / 3_600_000);
   if (hoursLeft < 1) {
@@ -108,10 +109,11 @@ async function renew(dir: string, keys: KeyStore, clock: Clock, lifetimeHours: n
   await issueNodeCertificate({
     dir,
     keys,
-    cityCa: { key: ca, certificatePem: cityCaPem },
+    cityCa: ca,
     spiffeId: identity.spiffeId,
     // An SVID never outlives the CA that issued it.
     lifetimeHours: Math.min(lifetimeHours, hoursLeft),
     now: clock.now(),
+    dnsNames: entityIdDnsNames(identity.entityId),
   });
 }

@@ -13,7 +13,13 @@ const TIMEOUT_MS = 10_000;
 export async function anchorRequest(
   anchorUrl: string,
   path: string,
-  options: { rootPem?: string; method?: 'GET' | 'POST'; json?: unknown } = {},
+  options: {
+    rootPem?: string;
+    method?: 'GET' | 'POST';
+    json?: unknown;
+    /** The node's SVID and key, for the calls the anchor authenticates by mTLS. */
+    clientCertificate?: { keyPem: string; certPem: string };
+  } = {},
 ): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(path, anchorUrl);
   if (url.protocol !== 'https:')
@@ -27,6 +33,9 @@ export async function anchorRequest(
       {
         method: options.method ?? 'GET',
         ...(options.rootPem ? { ca: options.rootPem } : { rejectUnauthorized: false }),
+        ...(options.clientCertificate
+          ? { key: options.clientCertificate.keyPem, cert: options.clientCertificate.certPem }
+          : {}),
         minVersion: 'TLSv1.3',
         timeout: TIMEOUT_MS,
         headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},

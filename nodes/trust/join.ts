@@ -17,7 +17,7 @@ import {
 } from '../../trust-anchor/index.js';
 import { anchorFailure, anchorRequest } from './anchor-client.js';
 import type { NodeIdentity } from './identity.js';
-import { issueNodeCertificate } from './node-certificate.js';
+import { entityIdDnsNames, issueNodeCertificate } from './node-certificate.js';
 import { nodePath, writeFileAtomic } from './node-files.js';
 
 /** Options of {@link joinCluster}. */
@@ -125,6 +125,7 @@ export async function joinCluster(init: JoinInit): Promise<NodeIdentity> {
       spiffeId: identity.spiffeId,
       lifetimeHours: metadata.metadata.parameters.certificate_lifetime_hours,
       now,
+      dnsNames: entityIdDnsNames(init.entityId),
     });
     log.info({ event: 'node.joined', node: identity.spiffeId, version: metadata.version }, 'joined the cluster');
     return identity;

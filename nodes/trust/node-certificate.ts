@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { KeyStore } from '../../common/stores/index.js';
 import {
   createKey,
@@ -23,6 +24,8 @@ export async function issueNodeCertificate(input: {
   spiffeId: string;
   lifetimeHours: number;
   now: Date;
+  /** DNS names for the HTTPS listener, besides `localhost` (the entity id's host). */
+  dnsNames?: readonly string[];
 }): Promise<VerifiedCertificatePath> {
   const previous = await keysWith(input.keys, 'tls', 'active');
   let leafPem = '';
@@ -40,8 +43,8 @@ export async function issueNodeCertificate(input: {
           issuerKeys: input.cityCa.key.pair,
           now: input.now,
           lifetimeHours: input.lifetimeHours,
-          // grpc-js checks the server name; SPIFFE validation ignores DNS SANs.
-          dnsNames: ['localhost'],
+          // grpc-js and HTTPS clients check the server name; SPIFFE validation ignores DNS SANs.
+          dnsNames: [...new Set(['localhost', ...(input.dnsNames ?? [])])],
         })
       ).pem;
       return leafPem;
@@ -71,4 +74,10 @@ export function nodeCertificateDue(dir: string, now: Date): boolean {
   const from = new Date(cert.validFrom).getTime();
   const to = new Date(cert.validTo).getTime();
   return now.getTime() >= from + (to - from) / 2;
+}
+
+/** The host of the city's entity id when it is a DNS name (not an IP), for the SVID's DNS SANs. */
+export function entityIdDnsNames(entityId: string): string[] {
+  const host = new URL(entityId).hostname;
+  return isIP(host) === 0 && host !== 'localhost' ? [host] : [];
 }

@@ -3,6 +3,7 @@ import type {
   AnchorMember,
   AnchorNode,
   AnchorStore,
+  CaRenewal,
   JoinTokenRecord,
   MetadataVersion,
   Revocation,
@@ -14,6 +15,8 @@ import {
   type Enrolment,
   joinTokenExists,
   revocationExists,
+  unknownNode,
+  validateCaRenewal,
   validateEnrolment,
   validateIdentity,
   validateJoinToken,
@@ -113,6 +116,21 @@ export class MemoryAnchorStore implements AnchorStore {
     checkNextVersion(this.#metadata.length, checked.metadata);
     this.#revocations.push(checked.revocation);
     this.#metadata.push(checked.metadata);
+  }
+
+  async renewNodeCa(renewal: CaRenewal, metadata: MetadataVersion): Promise<void> {
+    const checked = validateCaRenewal(renewal);
+    const incoming = validateMetadata(metadata);
+    const node = this.#nodes.get(checked.city)?.get(checked.name);
+    if (node === undefined) throw unknownNode(checked);
+    checkNextVersion(this.#metadata.length, incoming);
+    this.#nodes.get(checked.city)!.set(checked.name, {
+      ...node,
+      caCertificatePem: checked.caCertificatePem,
+      caSerial: checked.caSerial,
+      previousCaCertificatePem: node.caCertificatePem,
+    });
+    this.#metadata.push(incoming);
   }
 
   async publishMetadata(metadata: MetadataVersion): Promise<void> {

@@ -37,6 +37,23 @@ export class MemoryAuditStore implements AuditStore {
     return this.#head();
   }
 
+  async appendWithReceipts(
+    entries: readonly AuditEntry[],
+    receipts: readonly AuditReceipt[],
+  ): Promise<{ readonly head: AuditHead; readonly conflicts: readonly number[] }> {
+    const checked = checkAppend(this.#head(), entries);
+    const incoming = receipts.map(validateReceipt);
+    this.#entries.push(...checked);
+    const conflicts: number[] = [];
+    incoming.forEach((receipt, i) => {
+      const key = `${receipt.correlationId}\u0000${receipt.role}`;
+      const stored = this.#receipts.get(key);
+      if (stored === undefined) this.#receipts.set(key, receipt);
+      else if (!sameContent(stored, receipt)) conflicts.push(i);
+    });
+    return { head: this.#head(), conflicts };
+  }
+
   async head(): Promise<AuditHead> {
     return this.#head();
   }

@@ -3,6 +3,7 @@ import type {
   AnchorIdentity,
   AnchorMember,
   AnchorNode,
+  CaRenewal,
   JoinTokenRecord,
   MetadataVersion,
   Revocation,
@@ -164,5 +165,20 @@ export function revocationExists(revocation: Revocation): MeshError {
   return alreadyExists(`revocation of ${revocation.kind} ${revocation.id}`, {
     kind: revocation.kind,
     id: revocation.id,
+  });
+}
+
+/** Checks a CA renewal's shape; returns a copy. */
+export function validateCaRenewal(renewal: CaRenewal): CaRenewal {
+  requireText('renewal.city', renewal.city);
+  requireText('renewal.name', renewal.name);
+  requireText('renewal.caCertificatePem', renewal.caCertificatePem);
+  requireText('renewal.caSerial', renewal.caSerial);
+  return clone(renewal);
+}
+
+export function unknownNode(renewal: Pick<CaRenewal, 'city' | 'name'>): MeshError {
+  return new MeshError('MEMBER_NOT_FOUND', `no enrolled node ${renewal.name} in ${renewal.city}`, {
+    details: { city: renewal.city, node: renewal.name },
   });
 }

@@ -21,29 +21,39 @@ import {
 /** The head of an empty chain. */
 export const EMPTY_HEAD: AuditHead = Object.freeze({ sequence: 0, hash: GENESIS_PREV_HASH });
 
-function validateEntry(entry: AuditEntry, i: number): AuditEntry {
+const HEX64 = /^[0-9a-f]{64}$/;
+const isHex64 = (value: unknown) => typeof value === 'string' && HEX64.test(value);
+
+// Field names are built only when a check fails: a batch of thousands of valid entries
+// must not pay for eight error-message strings each.
+function validateEntry(entry: AuditEntry, i: number): void {
   const f = (name: string) => `entries[${i}].${name}`;
-  requireInteger(f('sequence'), entry.sequence, 1);
-  requireDate(f('at'), entry.at);
-  requireText(f('kind'), entry.kind);
-  requireText(f('actor'), entry.actor);
-  optionalText(f('correlationId'), entry.correlationId);
+  if (entry === null || typeof entry !== 'object') malformed(`entries[${i}]`, 'must be an object');
+  if (!Number.isSafeInteger(entry.sequence) || entry.sequence < 1) requireInteger(f('sequence'), entry.sequence, 1);
+  if (!(entry.at instanceof Date) || Number.isNaN(entry.at.getTime())) requireDate(f('at'), entry.at);
+  if (typeof entry.kind !== 'string' || entry.kind === '') requireText(f('kind'), entry.kind);
+  if (typeof entry.actor !== 'string' || entry.actor === '') requireText(f('actor'), entry.actor);
+  if (entry.correlationId !== undefined && typeof entry.correlationId !== 'string') {
+    optionalText(f('correlationId'), entry.correlationId);
+  }
   requireJsonText(f('payload'), entry.payload);
-  requireHex64(f('prevHash'), entry.prevHash);
-  requireHex64(f('hash'), entry.hash);
-  return clone(entry);
+  if (!isHex64(entry.prevHash)) requireHex64(f('prevHash'), entry.prevHash);
+  if (!isHex64(entry.hash)) requireHex64(f('hash'), entry.hash);
 }
 
 /**
- * Checks that `entries` continue the chain at `head` and each other; returns normalised
- * copies. A gap, a repeat or a wrong `prevHash` throws `AUDIT_CHAIN_BROKEN`. Hashes are
- * not recomputed: the hash function belongs to the audit core.
+ * Checks, without copying, that `entries` are well-formed and continue the chain at `head`
+ * and each other; returns the new head. A gap, a repeat or a wrong `prevHash` throws
+ * `AUDIT_CHAIN_BROKEN`, a malformed entry `MALFORMED_REQUEST`. Hashes are not recomputed:
+ * the hash function belongs to the audit core. For a store that copies the fields out at
+ * once (into SQL); one that keeps the objects uses {@link checkAppend}.
  */
-export function checkAppend(head: AuditHead, entries: readonly AuditEntry[]): AuditEntry[] {
+export function checkChain(head: AuditHead, entries: readonly AuditEntry[]): AuditHead {
   if (!Array.isArray(entries) || entries.length === 0) malformed('entries', 'must hold at least one entry');
-  const checked = entries.map(validateEntry);
+  // Every entry is checked for shape before any link, so a malformed entry is reported as such.
+  for (let i = 0; i < entries.length; i++) validateEntry(entries[i] as AuditEntry, i);
   let previous = head;
-  for (const entry of checked) {
+  for (const entry of entries) {
     if (entry.sequence !== previous.sequence + 1) {
       throw broken(
         `entry ${entry.sequence} does not follow ${previous.sequence}`,
@@ -60,7 +70,13 @@ export function checkAppend(head: AuditHead, entries: readonly AuditEntry[]): Au
     }
     previous = entry;
   }
-  return checked;
+  return { sequence: previous.sequence, hash: previous.hash };
+}
+
+/** {@link checkChain}, then normalised copies of the entries for a store that keeps them. */
+export function checkAppend(head: AuditHead, entries: readonly AuditEntry[]): AuditEntry[] {
+  checkChain(head, entries);
+  return entries.map(clone);
 }
 
 function broken(message: string, sequence: number, expectedSequence: number): MeshError {

@@ -3,6 +3,7 @@ import type {
   AnchorMember,
   AnchorNode,
   AnchorStore,
+  CaRenewal,
   JoinTokenRecord,
   MetadataVersion,
   Revocation,
@@ -15,6 +16,8 @@ import {
   type Enrolment,
   joinTokenExists,
   revocationExists,
+  unknownNode,
+  validateCaRenewal,
   validateEnrolment,
   validateIdentity,
   validateJoinToken,
@@ -54,6 +57,7 @@ type NodeRow = {
   federation_jwks: string;
   ca_certificate_pem: string;
   ca_serial: string;
+  previous_ca_certificate_pem: string | null;
   enrolled_at: number;
 };
 
@@ -92,6 +96,7 @@ function nodeFromRow(row: NodeRow): AnchorNode {
     federationJwks: JSON.parse(row.federation_jwks) as PublicJwk[],
     caCertificatePem: row.ca_certificate_pem,
     caSerial: row.ca_serial,
+    ...optionalField('previousCaCertificatePem', row.previous_ca_certificate_pem),
     enrolledAt: fromMs(row.enrolled_at),
   };
 }
@@ -106,6 +111,7 @@ function nodeToRow(node: AnchorNode): NodeRow {
     federation_jwks: contentKey(node.federationJwks),
     ca_certificate_pem: node.caCertificatePem,
     ca_serial: node.caSerial,
+    previous_ca_certificate_pem: node.previousCaCertificatePem ?? null,
     enrolled_at: toMs(node.enrolledAt),
   };
 }
@@ -155,6 +161,8 @@ export class SqliteAnchorStore implements AnchorStore {
   readonly #nodesOf;
   readonly #allNodes;
   readonly #upsertNode;
+  readonly #selectNode;
+  readonly #renewCa;
   readonly #selectRevocation;
   readonly #insertRevocation;
   readonly #allRevocations;
@@ -169,6 +177,7 @@ export class SqliteAnchorStore implements AnchorStore {
   readonly #enrol;
   readonly #revoke;
   readonly #publishMetadata;
+  readonly #renewNodeCa;
 
   constructor(db: SqliteDatabase) {
     this.#selectIdentity = db.prepare<[], IdentityRow>('SELECT * FROM anchor_identity WHERE id = 1');
@@ -195,11 +204,19 @@ export class SqliteAnchorStore implements AnchorStore {
     this.#nodesOf = db.prepare<[string], NodeRow>('SELECT * FROM anchor_nodes WHERE city = ? ORDER BY name');
     this.#allNodes = db.prepare<[], NodeRow>('SELECT * FROM anchor_nodes ORDER BY city, name');
     this.#upsertNode = db.prepare<[NodeRow]>(
-      `INSERT INTO anchor_nodes (city, name, spiffe_id, entity_id, grpc_endpoint, federation_jwks, ca_certificate_pem, ca_serial, enrolled_at)
-       VALUES (@city, @name, @spiffe_id, @entity_id, @grpc_endpoint, @federation_jwks, @ca_certificate_pem, @ca_serial, @enrolled_at)
+      `INSERT INTO anchor_nodes (city, name, spiffe_id, entity_id, grpc_endpoint, federation_jwks, ca_certificate_pem, ca_serial,
+         previous_ca_certificate_pem, enrolled_at)
+       VALUES (@city, @name, @spiffe_id, @entity_id, @grpc_endpoint, @federation_jwks, @ca_certificate_pem, @ca_serial,
+         @previous_ca_certificate_pem, @enrolled_at)
        ON CONFLICT (city, name) DO UPDATE SET spiffe_id = excluded.spiffe_id, entity_id = excluded.entity_id,
          grpc_endpoint = excluded.grpc_endpoint, federation_jwks = excluded.federation_jwks,
-         ca_certificate_pem = excluded.ca_certificate_pem, ca_serial = excluded.ca_serial, enrolled_at = excluded.enrolled_at`,
+         ca_certificate_pem = excluded.ca_certificate_pem, ca_serial = excluded.ca_serial,
+         previous_ca_certificate_pem = excluded.previous_ca_certificate_pem, enrolled_at = excluded.enrolled_at`,
+    );
+    this.#selectNode = db.prepare<[string, string], NodeRow>('SELECT * FROM anchor_nodes WHERE city = ? AND name = ?');
+    this.#renewCa = db.prepare<[{ city: string; name: string; pem: string; serial: string }]>(
+      `UPDATE anchor_nodes SET previous_ca_certificate_pem = ca_certificate_pem, ca_certificate_pem = @pem, ca_serial = @serial
+       WHERE city = @city AND name = @name`,
     );
     this.#selectRevocation = db.prepare<[string, string], RevocationRow>(
       'SELECT * FROM anchor_revocations WHERE kind = ? AND id = ?',
@@ -293,6 +310,17 @@ export class SqliteAnchorStore implements AnchorStore {
         version: revocation.version,
       });
     });
+    this.#renewNodeCa = db.transaction((renewal: CaRenewal, metadata: MetadataVersion) => {
+      if (this.#selectNode.get(renewal.city, renewal.name) === undefined) throw unknownNode(renewal);
+      checkNextVersion(this.#latest(), metadata);
+      this.#renewCa.run({
+        city: renewal.city,
+        name: renewal.name,
+        pem: renewal.caCertificatePem,
+        serial: renewal.caSerial,
+      });
+      this.#insertMetadata.run(metadataToRow(metadata));
+    });
     this.#publishMetadata = db.transaction((metadata: MetadataVersion) => {
       checkNextVersion(this.#latest(), metadata);
       this.#insertMetadata.run(metadataToRow(metadata));
@@ -346,6 +374,10 @@ export class SqliteAnchorStore implements AnchorStore {
   async revoke(revocation: Revocation, metadata: MetadataVersion): Promise<void> {
     const checked = validateRevocation(revocation, metadata);
     this.#revoke.immediate(checked.revocation, checked.metadata);
+  }
+
+  async renewNodeCa(renewal: CaRenewal, metadata: MetadataVersion): Promise<void> {
+    this.#renewNodeCa.immediate(validateCaRenewal(renewal), validateMetadata(metadata));
   }
 
   async publishMetadata(metadata: MetadataVersion): Promise<void> {

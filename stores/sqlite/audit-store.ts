@@ -7,7 +7,7 @@ import type {
 } from '../../common/stores/audit-store.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
 import {
-  checkAppend,
+  checkChain,
   checkpointMismatch,
   EMPTY_HEAD,
   validateCheckpoint,
@@ -94,6 +94,7 @@ export class SqliteAuditStore implements AuditStore {
   readonly #append;
   readonly #putCheckpoint;
   readonly #putReceipt;
+  readonly #appendWithReceipts;
 
   constructor(
     db: SqliteDatabase,
@@ -102,9 +103,10 @@ export class SqliteAuditStore implements AuditStore {
     this.#head = db.prepare<[], { sequence: number; hash: string }>(
       'SELECT sequence, hash FROM audit_entries ORDER BY sequence DESC LIMIT 1',
     );
-    this.#insertEntry = db.prepare<[EntryRow]>(
+    // Positional parameters: binding by name costs a lookup per column on every row.
+    this.#insertEntry = db.prepare<[number, number, string, string, string | null, string, string, string]>(
       `INSERT INTO audit_entries (sequence, at, kind, actor, correlation_id, payload, prev_hash, hash)
-       VALUES (@sequence, @at, @kind, @actor, @correlation_id, @payload, @prev_hash, @hash)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#selectEntry = db.prepare<[number], EntryRow>('SELECT * FROM audit_entries WHERE sequence = ?');
     this.#range = db.prepare<[number, number], EntryRow>(
@@ -143,23 +145,32 @@ export class SqliteAuditStore implements AuditStore {
     );
 
     // The head is read inside the write transaction, so two appenders cannot both extend
-    // the same head; the loser gets AUDIT_CHAIN_BROKEN and re-reads.
+    // the same head; the loser gets AUDIT_CHAIN_BROKEN and re-reads. The batch is checked
+    // once up front and its fields bound straight from the caller's objects: SQLite copies
+    // them, so no per-row copy or row object is needed.
     this.#append = db.transaction((entries: readonly AuditEntry[]): AuditHead => {
-      const checked = checkAppend(this.#head.get() ?? EMPTY_HEAD, entries);
-      for (const e of checked) {
-        this.#insertEntry.run({
-          sequence: e.sequence,
-          at: toMs(e.at),
-          kind: e.kind,
-          actor: e.actor,
-          correlation_id: e.correlationId ?? null,
-          payload: e.payload,
-          prev_hash: e.prevHash,
-          hash: e.hash,
-        });
+      const head = checkChain(this.#head.get() ?? EMPTY_HEAD, entries);
+      for (const e of entries) {
+        this.#insertEntry.run(
+          e.sequence,
+          toMs(e.at),
+          e.kind,
+          e.actor,
+          e.correlationId ?? null,
+          e.payload,
+          e.prevHash,
+          e.hash,
+        );
       }
-      const last = checked.at(-1) as AuditEntry;
-      return { sequence: last.sequence, hash: last.hash };
+      return head;
+    });
+    this.#appendWithReceipts = db.transaction((entries: readonly AuditEntry[], receipts: readonly AuditReceipt[]) => {
+      const head = this.#append(entries);
+      const conflicts: number[] = [];
+      receipts.forEach((receipt, i) => {
+        if (!this.#storeReceipt(receipt)) conflicts.push(i);
+      });
+      return { head, conflicts };
     });
     this.#putCheckpoint = db.transaction((checkpoint: AuditCheckpoint) => {
       const entry = this.#selectEntry.get(checkpoint.sequence);
@@ -179,16 +190,7 @@ export class SqliteAuditStore implements AuditStore {
       }
     });
     this.#putReceipt = db.transaction((receipt: AuditReceipt) => {
-      const row: ReceiptRow = {
-        correlation_id: receipt.correlationId,
-        role: receipt.role,
-        receipt_jws: receipt.receiptJws,
-        audit_sequence: receipt.auditSequence,
-        at: toMs(receipt.at),
-      };
-      if (this.#insertReceipt.run(row).changes === 1) return;
-      const stored = this.#selectReceipt.get(receipt.correlationId, receipt.role);
-      if (stored === undefined || !sameContent(receiptFromRow(stored), receipt)) {
+      if (!this.#storeReceipt(receipt)) {
         throw alreadyExists(`${receipt.role} receipt of ${receipt.correlationId}`, {
           correlationId: receipt.correlationId,
           role: receipt.role,
@@ -197,8 +199,29 @@ export class SqliteAuditStore implements AuditStore {
     });
   }
 
+  /** Inside a transaction: stores a receipt; false when a different one is already there. */
+  #storeReceipt(receipt: AuditReceipt): boolean {
+    const row: ReceiptRow = {
+      correlation_id: receipt.correlationId,
+      role: receipt.role,
+      receipt_jws: receipt.receiptJws,
+      audit_sequence: receipt.auditSequence,
+      at: toMs(receipt.at),
+    };
+    if (this.#insertReceipt.run(row).changes === 1) return true;
+    const stored = this.#selectReceipt.get(receipt.correlationId, receipt.role);
+    return stored !== undefined && sameContent(receiptFromRow(stored), receipt);
+  }
+
   async append(entries: readonly AuditEntry[]): Promise<AuditHead> {
     return this.#append.immediate(entries);
+  }
+
+  async appendWithReceipts(
+    entries: readonly AuditEntry[],
+    receipts: readonly AuditReceipt[],
+  ): Promise<{ readonly head: AuditHead; readonly conflicts: readonly number[] }> {
+    return this.#appendWithReceipts.immediate(entries, receipts.map(validateReceipt));
   }
 
   async head(): Promise<AuditHead> {

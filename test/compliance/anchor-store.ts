@@ -404,6 +404,40 @@ export function describeAnchorStoreCompliance(name: string, open: OpenStore<Anch
         }));
     });
 
+    describe('city CA renewal', () => {
+      it('gives the node its new CA, keeps the old one as previous, and publishes the metadata, together', () =>
+        run(async (anchor) => {
+          const node = aNode();
+          await enrolNode(anchor, 'tok-1', node, 1);
+          const renewal = { city: 'tianjin', name: 'n1', caCertificatePem: 'NEW-CA-PEM', caSerial: '0abc' };
+          await anchor.renewNodeCa(renewal, aMetadata(2));
+          const renewed = {
+            ...node,
+            caCertificatePem: 'NEW-CA-PEM',
+            caSerial: '0abc',
+            previousCaCertificatePem: node.caCertificatePem,
+          };
+          expect((await anchor.getMember('tianjin'))?.nodes).toEqual([renewed]);
+          expect((await anchor.latestMetadata())?.version).toBe(2);
+          await anchor.renewNodeCa({ ...renewal, caCertificatePem: 'NEWER', caSerial: '0abd' }, aMetadata(3));
+          expect((await anchor.getMember('tianjin'))?.nodes[0]).toMatchObject({
+            caCertificatePem: 'NEWER',
+            previousCaCertificatePem: 'NEW-CA-PEM',
+          });
+        }));
+
+      it('refuses an unknown node or a version out of order, and writes nothing', () =>
+        run(async (anchor) => {
+          const node = aNode();
+          await enrolNode(anchor, 'tok-1', node, 1);
+          const renewal = { city: 'tianjin', name: 'n9', caCertificatePem: 'NEW', caSerial: '01' };
+          await expectMeshError(anchor.renewNodeCa(renewal, aMetadata(2)), 'MEMBER_NOT_FOUND');
+          await expectMeshError(anchor.renewNodeCa({ ...renewal, name: 'n1' }, aMetadata(3)), 'VERSION_CONFLICT');
+          expect((await anchor.getMember('tianjin'))?.nodes).toEqual([node]);
+          expect((await anchor.latestMetadata())?.version).toBe(1);
+        }));
+    });
+
     describe('revocations', () => {
       it('appends each revocation with the metadata version that first carries it, listed in version order', () =>
         run(async (anchor) => {

@@ -235,6 +235,31 @@ export function describeAuditStoreCompliance(name: string, open: OpenStore<Audit
           expect(await audit.getReceipts('none')).toEqual([]);
         }));
 
+      it('stores entries and receipts in one transaction, reporting a conflicting receipt without failing the batch', () =>
+        run(async (audit) => {
+          await audit.putReceipt(aReceipt({ correlationId: 'taken' }));
+          const entries = genesisChain(2);
+          const stored = await audit.appendWithReceipts(entries, [
+            aReceipt({ correlationId: 'fresh', auditSequence: 2 }),
+            aReceipt({ correlationId: 'taken', receiptJws: 'other.receipt.jws' }),
+          ]);
+          expect(stored.head).toEqual({ sequence: 2, hash: entries[1]!.hash });
+          expect(stored.conflicts).toEqual([1]);
+          expect(await audit.getReceipts('fresh')).toEqual([aReceipt({ correlationId: 'fresh', auditSequence: 2 })]);
+          expect(await audit.getReceipts('taken')).toEqual([aReceipt({ correlationId: 'taken' })]);
+        }));
+
+      it('writes no receipt when the entries of the same call are refused', () =>
+        run(async (audit) => {
+          await audit.append(genesisChain(1));
+          await expectMeshError(
+            audit.appendWithReceipts(genesisChain(1), [aReceipt({ correlationId: 'lost' })]),
+            'AUDIT_CHAIN_BROKEN',
+          );
+          expect(await audit.getReceipts('lost')).toEqual([]);
+          expect((await audit.head()).sequence).toBe(1);
+        }));
+
       it('treats an identical receipt as a no-op and refuses a different one for the same side', () =>
         run(async (audit) => {
           await audit.putReceipt(aReceipt());

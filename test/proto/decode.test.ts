@@ -66,6 +66,6 @@ describe('required fields', () => {
     expect(pageSize('ListEntriesRequest', 0)).toBe(100);
     expect(pageSize('ListEntriesRequest', 50)).toBe(50);
     expect(codeAndField(() => pageSize('ListEntriesRequest', -1)).field).toBe('page_size');
-    expect(codeAndField(() => pageSize('ListEntriesRequest', 5000)).message).toContain('at most 1000');
+    expect(pageSize('ListEntriesRequest', 5000)).toBe(1000);
   });
 });

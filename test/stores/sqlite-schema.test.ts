@@ -166,6 +166,38 @@ describe('SQLite stores: connection and schema', () => {
       raw.close();
     }
   });
+
+  it('drops the unused correlation index of audit entries on upgrade, keeping entries and the chain trigger', async () => {
+    const path = freshPath();
+    const before = openDatabase(path);
+    const upTo = MIGRATIONS.findIndex((m) => m.name === 'audit-drop-correlation-index');
+    expect(upTo).toBeGreaterThan(0);
+    migrate(before, MIGRATIONS.slice(0, upTo));
+    const index = "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'audit_entries_by_correlation'";
+    expect(before.prepare(index).get()).toBeDefined();
+    before.close();
+    const chain = genesisChain(3);
+    const stores = openSqliteStores(path);
+    try {
+      await stores.audit.append(chain.slice(0, 2));
+      await expectMeshError(stores.audit.append(chain.slice(0, 1)), 'AUDIT_CHAIN_BROKEN');
+      await stores.audit.append(chain.slice(2));
+      expect(await stores.audit.range(1, 10)).toEqual(chain);
+    } finally {
+      await stores.close();
+    }
+    const raw = new Database(path);
+    try {
+      expect(raw.prepare(index).get()).toBeUndefined();
+      const triggers = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entries' ORDER BY name")
+        .pluck()
+        .all();
+      expect(triggers).toEqual(['audit_entries_contiguous', 'audit_entries_no_delete', 'audit_entries_no_update']);
+    } finally {
+      raw.close();
+    }
+  });
 });
 
 describe('SQLite stores: device listings use an index at any scale', () => {

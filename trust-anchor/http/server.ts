@@ -1,10 +1,17 @@
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import { type Logger, silentLogger } from '../../common/logger.js';
 import type { PublicJwk } from '../../common/stores/index.js';
-import { EnrolRequest, EnrolResponse } from '../../proto/gen/citymesh/v1/trust_service.js';
+import {
+  EnrolRequest,
+  EnrolResponse,
+  RenewCityCaRequest,
+  RenewCityCaResponse,
+} from '../../proto/gen/citymesh/v1/trust_service.js';
 import type { TrustAnchor } from '../service/trust-anchor.js';
 import { httpError } from './errors.js';
 
@@ -31,6 +38,22 @@ const GET_ROUTES: Record<string, Route> = {
       });
     }
     return JWT('entity-statement+jwt')(await a.fetchStatement(sub));
+  },
+  '/resolve': async (a, url) => {
+    const sub = url.searchParams.get('sub');
+    if (!sub) throw missingParam('sub');
+    const anchorId = url.searchParams.get('trust_anchor');
+    if (anchorId && anchorId !== a.identity.entityId) {
+      throw new MeshError(
+        'TRUST_CHAIN_INVALID',
+        `this anchor is ${a.identity.entityId}; it cannot resolve to ${anchorId}`,
+        {
+          details: { field: 'trust_anchor' },
+        },
+      );
+    }
+    const resolved = await a.resolve(sub, { entityTypes: url.searchParams.getAll('entity_type') });
+    return JWT('resolve-response+jwt')(resolved.jwt);
   },
   '/list': async (a) => ({ type: 'application/json', body: JSON.stringify(await a.listSubordinates()) }),
   '/historical-keys': async (a) => JWT('jwk-set+jwt')(await a.historicalKeys()),
@@ -87,6 +110,34 @@ async function enrol(anchor: TrustAnchor, body: string): Promise<Reply> {
   return { type: 'application/json', body: JSON.stringify(EnrolResponse.toJSON(response)) };
 }
 
+/** POST /renew-city-ca: TrustService.RenewCityCa, authenticated by the node's SVID over mTLS. */
+async function renewCityCa(anchor: TrustAnchor, req: IncomingMessage, body: string): Promise<Reply> {
+  const socket = req.socket as TLSSocket;
+  const peer = socket.getPeerCertificate?.(false);
+  if (!socket.authorized || peer === undefined || !peer.raw) {
+    throw new MeshError(
+      'CREDENTIALS_MISSING',
+      `RenewCityCa needs the node certificate as a TLS client certificate chaining to the cluster root${
+        socket.authorizationError ? ` (${String(socket.authorizationError)})` : ''
+      }`,
+      {},
+    );
+  }
+  let request: RenewCityCaRequest;
+  try {
+    request = RenewCityCaRequest.fromJSON(JSON.parse(body));
+  } catch (cause) {
+    throw new MeshError('MALFORMED_REQUEST', 'RenewCityCaRequest: the body is not JSON', {
+      details: { field: 'body' },
+      cause,
+    });
+  }
+  const leaf = new X509Certificate(peer.raw).toString();
+  const r = await anchor.renewCityCa({ clientCertificatePems: [leaf], caCsrPem: request.caCsrPem });
+  const response: RenewCityCaResponse = { cityCaPem: r.cityCaPem, expiresAt: r.expiresAt };
+  return { type: 'application/json', body: JSON.stringify(RenewCityCaResponse.toJSON(response)) };
+}
+
 function missingParam(name: string): MeshError {
   return new MeshError('MALFORMED_REQUEST', `query parameter ${name} is required`, { details: { field: name } });
 }
@@ -125,9 +176,21 @@ export interface AnchorServer {
 export async function startAnchorServer(init: AnchorServerInit): Promise<AnchorServer> {
   const log = init.logger ?? silentLogger;
   const { keyPem, certPem } = await init.anchor.tlsCredentials();
-  const server: Server = createServer({ key: keyPem, cert: certPem, minVersion: 'TLSv1.3' }, (req, res) => {
-    void handle(init.anchor, req, res, log);
-  });
+  // A client certificate is asked for but optional: only RenewCityCa needs one (the
+  // node's SVID); the handler authenticates it, the TLS layer only checks it chains.
+  const server: Server = createServer(
+    {
+      key: keyPem,
+      cert: certPem,
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: init.anchor.trustBundlePem,
+    },
+    (req, res) => {
+      void handle(init.anchor, req, res, log);
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(init.port, init.host, () => resolve());
@@ -152,6 +215,8 @@ async function handle(anchor: TrustAnchor, req: IncomingMessage, res: ServerResp
       reply = await GET_ROUTES[url.pathname]!(anchor, url, '');
     } else if (req.method === 'POST' && url.pathname === '/enrol') {
       reply = await enrol(anchor, await readBody(req));
+    } else if (req.method === 'POST' && url.pathname === '/renew-city-ca') {
+      reply = await renewCityCa(anchor, req, await readBody(req));
     } else {
       throw new MeshError('NOT_IMPLEMENTED', `this anchor has no endpoint ${req.method} ${url.pathname}`, {
         details: { field: 'path' },

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { AnchorIdentity, AnchorMember, Revocation, StoredKey } from '../../common/stores/index.js';
 import type { ClusterMember, ClusterMetadataClaims, JwkSet } from '../federation/index.js';
 import { publishedJwk } from './key-material.js';
@@ -28,15 +29,30 @@ export function cityJwks(member: AnchorMember): JwkSet {
   return { keys: [...byKid.values()] };
 }
 
+/**
+ * The CA certificates a member's leaves may chain to: each node's current CA, newest
+ * first, then any previous CA of a renewal that has not expired yet.
+ */
+export function memberCaCertificates(member: AnchorMember, nowSeconds: number): string[] {
+  const current = member.nodes.map((n) => n.caCertificatePem);
+  const previous = member.nodes
+    .map((n) => n.previousCaCertificatePem)
+    .filter(
+      (pem): pem is string =>
+        pem !== undefined && new Date(new X509Certificate(pem).validTo).getTime() > nowSeconds * 1000,
+    );
+  return [...current, ...previous];
+}
+
 /** A member as cluster metadata lists it. */
-export function toClusterMember(member: AnchorMember): ClusterMember {
+export function toClusterMember(member: AnchorMember, nowSeconds: number): ClusterMember {
   return {
     city: member.city,
     entity_id: cityEntityId(member),
     region_code: member.regionCode,
     trust_domain: member.trustDomain,
     federation_jwks: cityJwks(member),
-    ca_certificates: member.nodes.map((n) => n.caCertificatePem),
+    ca_certificates: memberCaCertificates(member, nowSeconds),
     nodes: member.nodes.map((n) => ({
       name: n.name,
       spiffe_id: n.spiffeId,
@@ -69,7 +85,7 @@ export function buildMetadataClaims(input: {
     iat: input.nowSeconds,
     exp: input.nowSeconds + parameters.metadataLifetimeSeconds,
     anchor_keys: { keys: input.anchorKeys.map(publishedJwk) },
-    members: input.members.filter((m) => m.nodes.length > 0).map(toClusterMember),
+    members: input.members.filter((m) => m.nodes.length > 0).map((m) => toClusterMember(m, input.nowSeconds)),
     parameters: {
       metadata_lifetime_seconds: parameters.metadataLifetimeSeconds,
       certificate_lifetime_hours: parameters.certificateLifetimeHours,

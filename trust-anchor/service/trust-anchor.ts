@@ -1,6 +1,15 @@
+import { X509Certificate } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
-import { formatSpiffeId, formatTrustDomain, getCity, parseCityName, parseNodeName } from '../../common/ids/index.js';
+import {
+  formatSpiffeId,
+  formatTrustDomain,
+  getCity,
+  parseCityName,
+  parseNodeName,
+  parseSpiffeId,
+} from '../../common/ids/index.js';
 import { type Logger, silentLogger } from '../../common/logger.js';
 import type {
   AnchorIdentity,
@@ -16,16 +25,31 @@ import { checkJoinToken, createJoinToken, parseJoinToken, rootPinOf } from '../e
 import { parseEntityId } from '../federation/entity-id.js';
 import {
   CITYMESH_NODE_ENTITY_TYPE,
+  type ClusterMetadataClaims,
   type EntityStatementClaims,
   type HistoricalKey,
   hasPrivateMembers,
   signClusterMetadata,
   signEntityStatement,
   signHistoricalKeys,
+  signResolveResponse,
+  verifyTrustChain,
 } from '../federation/index.js';
-import { createClusterRootCa, issueCityIntermediateCa, issueTlsServerCert } from '../x509/index.js';
+import {
+  createClusterRootCa,
+  issueCityIntermediateCa,
+  issueTlsServerCert,
+  verifyCertificatePath,
+} from '../x509/index.js';
+import { type ConfigurationFetcher, fetchEntityConfiguration } from './fetch-configuration.js';
 import { activeKey, createKey, keysWith, type LoadedKey, publishedJwk, signingKey } from './key-material.js';
-import { buildMetadataClaims, type ClusterParameters, cityEntityId, cityJwks } from './metadata.js';
+import {
+  buildMetadataClaims,
+  type ClusterParameters,
+  cityEntityId,
+  cityJwks,
+  memberCaCertificates,
+} from './metadata.js';
 
 /** What {@link TrustAnchor} runs on. */
 export interface TrustAnchorComponents {
@@ -283,6 +307,66 @@ export class TrustAnchor {
   }
 
   /**
+   * Signs a new city CA for an enrolled node's new key (TrustService.RenewCityCa). The
+   * caller is the node itself, proven by its current SVID from the mTLS handshake: it
+   * must chain through that node's own current or previous CA, and neither the node nor
+   * its city may be revoked. The new CA and the metadata listing it are committed
+   * together; the old CA stays listed until it expires.
+   */
+  async renewCityCa(input: { clientCertificatePems: readonly string[]; caCsrPem: string }): Promise<{
+    cityCaPem: string;
+    expiresAt: Date;
+    metadataVersion: number;
+  }> {
+    const now = this.#clock.now();
+    const leafPem = input.clientCertificatePems[0];
+    if (leafPem === undefined) {
+      throw new MeshError(
+        'CREDENTIALS_MISSING',
+        'RenewCityCa needs the node certificate as the TLS client certificate',
+        {},
+      );
+    }
+    const claimed = spiffeOfLeaf(leafPem);
+    const member = await this.#stores.anchor.getMember(claimed.city);
+    const node = member?.nodes.find((n) => n.spiffeId === claimed.spiffeId);
+    if (member === undefined || node === undefined) throw notMember(`no enrolled node ${claimed.spiffeId}`);
+    await this.#refuseRevokedCity(member.city);
+    const revocations = await this.#stores.anchor.listRevocations();
+    if (revocations.some((r) => r.kind === 'node' && r.id === node.spiffeId)) {
+      throw new MeshError('NODE_REVOKED', `node ${node.spiffeId} is revoked`, { details: { node: node.spiffeId } });
+    }
+    const revokedSerials = revocations.filter((r) => r.kind === 'certificate').map((r) => r.id);
+    verifyLeafThroughNodeCa(leafPem, node, this.trustBundlePem, now, revokedSerials);
+    const ca = await issueCityIntermediateCa({
+      csrPem: input.caCsrPem,
+      cluster: this.#identity.cluster,
+      city: member.city,
+      issuerCertPem: this.trustBundlePem,
+      issuerKeys: this.#root.pair,
+      now,
+      lifetimeHours: this.#settings.cityCaLifetimeHours,
+    });
+    const metadata = await this.#serialized(async () => {
+      const renewed: AnchorNode = {
+        ...node,
+        caCertificatePem: ca.pem,
+        caSerial: ca.serial,
+        previousCaCertificatePem: node.caCertificatePem,
+      };
+      const { nodes: _nodes, ...memberInfo } = member;
+      const next = await this.#nextMetadata({ node: { ...memberInfo, node: renewed } });
+      await this.#stores.anchor.renewNodeCa(
+        { city: member.city, name: node.name, caCertificatePem: ca.pem, caSerial: ca.serial },
+        next,
+      );
+      return next;
+    });
+    this.#log.info({ event: 'city_ca.renewed', node: node.spiffeId, version: metadata.version }, 'city CA renewed');
+    return { cityCaPem: ca.pem, expiresAt: ca.notAfter, metadataVersion: metadata.version };
+  }
+
+  /**
    * The current signed metadata. Past half its lifetime a fresh version with the same
    * content is published first, so nodes always hold at least half a budget.
    */
@@ -316,6 +400,7 @@ export class TrustAnchor {
             federation_fetch_endpoint: `${base}/fetch`,
             federation_list_endpoint: `${base}/list`,
             federation_historical_keys_endpoint: `${base}/historical-keys`,
+            federation_resolve_endpoint: `${base}/resolve`,
             organization_name: `citymesh ${this.#identity.cluster} trust anchor`,
           },
         },
@@ -334,6 +419,40 @@ export class TrustAnchor {
     // A fresh statement would let a chain through for a revoked city until it expired.
     await this.#refuseRevokedCity(member.city);
     return this.#subordinateStatement(member);
+  }
+
+  /**
+   * Resolves a member city (federation resolve): fetches its entity configuration,
+   * verifies the chain it forms with this anchor's statement and configuration, and
+   * signs the resolved metadata. Only enrolled, unrevoked members are fetched.
+   */
+  async resolve(
+    sub: string,
+    options: { entityTypes?: readonly string[]; fetch?: ConfigurationFetcher } = {},
+  ): Promise<{ jwt: string; trustChain: string[]; expiresAt: Date }> {
+    const statement = await this.fetchStatement(sub);
+    const configuration = await (options.fetch ?? fetchEntityConfiguration)(sub, this.trustBundlePem);
+    const trustChain = [configuration, statement, await this.entityConfiguration()];
+    const now = this.#clock.nowSeconds();
+    const latest = await this.currentMetadata();
+    const verified = await verifyTrustChain(trustChain, {
+      trustAnchors: [
+        { entityId: this.#identity.entityId, jwks: { keys: (await this.#publishedAnchorKeys()).map(publishedJwk) } },
+      ],
+      now,
+      subjectEntityId: sub,
+      clusterMetadata: decodeJwt(latest.jwt) as unknown as ClusterMetadataClaims,
+      allowLoopbackHttp: this.#settings.allowLoopbackHttp ?? false,
+    });
+    const wanted = options.entityTypes ?? [];
+    const metadata = Object.fromEntries(
+      Object.entries(verified.metadata).filter(([type]) => wanted.length === 0 || wanted.includes(type)),
+    );
+    const jwt = await signResolveResponse(
+      { iss: this.#identity.entityId, sub, iat: now, exp: verified.exp, metadata, trust_chain: trustChain },
+      signingKey(await activeKey(this.#stores.keys, 'federation')),
+    );
+    return { jwt, trustChain, expiresAt: new Date(verified.exp * 1000) };
   }
 
   /** Entity ids of every member city that is not revoked (federation list). */
@@ -535,7 +654,7 @@ export class TrustAnchor {
           trust_domain: member.trustDomain,
           grpc_endpoint: first.grpcEndpoint,
           https_endpoint: first.entityId,
-          ca_certificates: member.nodes.map((n) => n.caCertificatePem),
+          ca_certificates: memberCaCertificates(member, now),
         },
       },
       // A city is a leaf of the federation: it may not vouch for further entities.
@@ -587,4 +706,50 @@ function badField(field: string, rule: string): MeshError {
 
 function notMember(message: string): MeshError {
   return new MeshError('MEMBER_NOT_FOUND', message, {});
+}
+
+/** The SPIFFE id a presented leaf claims; verification decides whether to believe it. */
+function spiffeOfLeaf(pem: string): { spiffeId: string; city: string } {
+  let uris: string[];
+  try {
+    uris = (new X509Certificate(pem).subjectAltName ?? '')
+      .split(', ')
+      .filter((s) => s.startsWith('URI:'))
+      .map((s) => s.slice(4));
+  } catch (cause) {
+    throw new MeshError('CERTIFICATE_INVALID', 'the client certificate does not parse', { cause });
+  }
+  const parsed = uris.length === 1 ? parseSpiffeId(uris[0]) : undefined;
+  if (parsed === undefined || parsed.kind !== 'node') {
+    throw new MeshError('CERTIFICATE_SPIFFE_ID_INVALID', 'the client certificate must carry one node SPIFFE ID', {});
+  }
+  return { spiffeId: parsed.uri, city: parsed.city };
+}
+
+/** The leaf must chain to the root through this very node's CA (current, or previous after a renewal). */
+function verifyLeafThroughNodeCa(
+  leafPem: string,
+  node: AnchorNode,
+  rootPem: string,
+  now: Date,
+  revokedSerials: readonly string[],
+): void {
+  const cas = [node.caCertificatePem, ...(node.previousCaCertificatePem ? [node.previousCaCertificatePem] : [])];
+  let last: unknown;
+  for (const ca of cas) {
+    try {
+      verifyCertificatePath({
+        leafPem,
+        chainPems: [ca],
+        rootPems: [rootPem],
+        now,
+        revokedSerials,
+        expected: { spiffeId: node.spiffeId },
+      });
+      return;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
 }

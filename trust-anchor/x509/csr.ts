@@ -48,20 +48,26 @@ const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
  */
 function checkProofOfPossession(der: Uint8Array): void {
   let request: CertificationRequest;
+  let reencoded: ArrayBuffer;
+  let info: ArrayBuffer;
+  let spki: ArrayBuffer;
   try {
+    // Parsing is lazy in places: re-encoding can be the first step to meet a bad value,
+    // so it stays inside the guard too.
     request = AsnConvert.parse(der, CertificationRequest);
+    reencoded = AsnConvert.serialize(request);
+    info = request.certificationRequestInfoRaw ?? AsnConvert.serialize(request.certificationRequestInfo);
+    spki = AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo);
   } catch (cause) {
     throw csrError('der', 'is not a DER PKCS#10 certificate request', cause);
   }
-  if (!Buffer.from(AsnConvert.serialize(request)).equals(der)) {
+  if (!Buffer.from(reencoded).equals(der)) {
     throw csrError('der', 'is not DER-encoded (it does not re-encode to the same bytes)');
   }
   const algorithm = request.signatureAlgorithm;
   if (algorithm.algorithm !== ECDSA_WITH_SHA256 || algorithm.parameters != null) {
     throw csrError('signature', `must be signed with ecdsa-with-SHA256, not ${algorithm.algorithm}`);
   }
-  const info = request.certificationRequestInfoRaw ?? AsnConvert.serialize(request.certificationRequestInfo);
-  const spki = AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo);
   let ok = false;
   try {
     const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });

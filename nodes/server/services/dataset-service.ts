@@ -22,6 +22,7 @@ import {
   sha256Hex,
 } from '../exchange-core.js';
 import { serverStream, unary, writeWithBackpressure } from '../handler.js';
+import { importService } from './import-service.js';
 import { callPeer } from './peer-call.js';
 
 const DEFAULT_PAGE = 500;
@@ -53,11 +54,14 @@ export function streamDigest(batchDigests: readonly string[]): string {
   return sha256Hex({ batches: batchDigests });
 }
 
-/** DatasetService: fetch and stream, served here or forwarded to the owning city. */
-export function datasetService(deps: ExchangeDeps): Pick<DatasetServiceServer, 'fetchRecords' | 'streamRecords'> {
+/** DatasetService: fetch and stream, served here or forwarded to the owning city; import here. */
+export function datasetService(
+  deps: ExchangeDeps,
+): Pick<DatasetServiceServer, 'fetchRecords' | 'streamRecords' | 'importRecords'> {
   const { context } = deps;
   const own = context.identity.city;
   return {
+    ...importService(deps),
     fetchRecords: unary(context, 'FetchRecords', async (request: FetchRecordsRequest, caller, call) => {
       requireString('FetchRecordsRequest', 'dataset_id', request.datasetId, 300);
       const requestJson = FetchRecordsRequest.toJSON(request);

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { ManualClock } from '../../../common/clock.js';
 import type { CatalogEntry } from '../../../common/stores/index.js';
 import {
   type AppClients,
@@ -47,12 +48,21 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(cities: readonly string[]): Promise<TestCluster> {
-  const anchor = await startTestAnchor();
+export async function startTestCluster(
+  cities: readonly string[],
+  options: { clock?: ManualClock } = {},
+): Promise<TestCluster> {
+  const anchor = await startTestAnchor(options.clock ? { clock: options.clock } : {});
   const dirs = new TempDirs();
   const started: Record<string, TestCity> = {};
   const start = (dir: string) =>
-    startNode({ dir, clock: anchor.clock, install: installExchangeServices, refreshIntervalMs: 3_600_000 });
+    startNode({
+      dir,
+      clock: anchor.clock,
+      install: installExchangeServices,
+      refreshIntervalMs: 3_600_000,
+      httpsPort: 0,
+    });
   for (const city of cities) {
     const { token } = await anchor.anchor.invite(city);
     const dir = dirs.make(`citymesh-${city}-`);

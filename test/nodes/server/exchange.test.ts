@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../common/clock.js';
 import { fromServiceError } from '../../../common/errors/grpc.js';
 import { type AppClients, addGrant } from '../../../nodes/index.js';
 import type { FetchRecordsResponse, StreamRecordsResponse } from '../../../proto/gen/citymesh/v1/dataset_service.js';
@@ -69,6 +70,14 @@ describe('cross-city exchange through the home node', () => {
     expect(served).toMatchObject({ kind: 'exchange.served', correlationId: receipt.correlationId });
   });
 
+  it("serves a city's own app directly, with a receipt naming the app", async () => {
+    const beijingApp = await cluster.app('beijing', 'local-planner');
+    const res = await fetch(beijingApp, BUS);
+    expect(res.records.length).toBeGreaterThan(0);
+    const receipts = await cluster.cities.beijing!.node.context.stores.audit.getReceipts(res.receipt!.correlationId);
+    expect(receipts.map((r) => r.role)).toEqual(['provider']);
+  });
+
   it('streams every record in order, then the receipt', async () => {
     const stream = tianjinApp.datasets.streamRecords({
       datasetId: BUS,
@@ -115,5 +124,34 @@ describe('cross-city exchange through the home node', () => {
     const audit = cluster.cities.beijing!.node.context.stores.audit;
     const entries = await audit.range(1, 1000);
     expect(entries.some((e) => e.kind === 'decision.denied' && e.payload.includes('POLICY_DENIED'))).toBe(true);
+  });
+});
+
+describe('node certificate renewal', () => {
+  it('renews the SVID at half-life in the running node and keeps serving with the new one', async () => {
+    // The cluster starts 13 h in the past, so the renewed certificate (valid from "now")
+    // is valid for the real TLS stack too, which reads the wall clock.
+    const clock = new ManualClock(Date.now() - 13 * 3600 * 1000);
+    const past = await startTestCluster(['beijing', 'tianjin'], { clock });
+    try {
+      const stores = past.cities.beijing!.node.context.stores;
+      await stores.catalog.put(testEntry('beijing', 'bus-stops'));
+      await stores.records.appendBatch(BUS, [{ json: '{"stop":1}' }], clock.now());
+      const app = await past.app('tianjin', 'planner');
+      const node = past.cities.beijing!.node;
+      const before = node.context.tls.notAfter;
+      expect(await node.renewCertificate()).toBe(false);
+      clock.advanceSeconds(13 * 3600);
+      await past.cities.tianjin!.node.refresh();
+      await node.refresh();
+      expect(await node.renewCertificate()).toBe(true);
+      expect(node.context.tls.notAfter.getTime()).toBeGreaterThan(before.getTime());
+      // The running server presents the new certificate to new connections: no restart.
+      const fresh = await past.app('tianjin', 'after-renewal');
+      expect((await fetch(fresh, BUS)).records).toHaveLength(1);
+      expect((await fetch(app, BUS)).records).toHaveLength(1);
+    } finally {
+      await past.stop();
+    }
   });
 });

@@ -117,7 +117,10 @@ export interface ImportRecordsRequest {
 export interface ImportRecordsResponse {
   /** Required. Lines read, including blank lines and the CSV header. */
   linesRead: number;
-  /** Required. Rows stored as new records or new versions. */
+  /**
+   * Required. Rows stored as new records; 0 when any row was rejected (nothing is
+   * written then).
+   */
   accepted: number;
   /** Required. Rows identical to the stored record, left as they were. */
   unchanged: number;
@@ -1070,9 +1073,13 @@ export const DatasetServiceService = {
     responseDeserialize: (value: Buffer): StreamRecordsResponse => StreamRecordsResponse.decode(value),
   },
   /**
-   * Loads records into a dataset of this city from lines of NDJSON or CSV. Rows are
-   * upserted by record id; a row identical to the stored record is counted unchanged,
-   * so a failed import can be sent again. Bad rows are reported, good rows are kept.
+   * Loads records into a dataset of this city from lines of NDJSON or CSV, all or
+   * nothing: every row is checked against the dataset's record schema before anything
+   * is written. When any row is bad, nothing is written and the bad rows are reported
+   * (`bad_lines`); otherwise the new rows are appended in one transaction. Records are
+   * append-only: a row whose record id is stored with the same content is counted
+   * unchanged (so a failed or interrupted import can be sent again), one stored with
+   * other content is a bad row. A stream the client cancels writes nothing.
    * Caller: the data office of the owning city (role `data-office`) with an access token
    * of that city. Policy action: PUBLISH.
    */
@@ -1105,9 +1112,13 @@ export interface DatasetServiceServer extends UntypedServiceImplementation {
    */
   streamRecords: handleServerStreamingCall<StreamRecordsRequest, StreamRecordsResponse>;
   /**
-   * Loads records into a dataset of this city from lines of NDJSON or CSV. Rows are
-   * upserted by record id; a row identical to the stored record is counted unchanged,
-   * so a failed import can be sent again. Bad rows are reported, good rows are kept.
+   * Loads records into a dataset of this city from lines of NDJSON or CSV, all or
+   * nothing: every row is checked against the dataset's record schema before anything
+   * is written. When any row is bad, nothing is written and the bad rows are reported
+   * (`bad_lines`); otherwise the new rows are appended in one transaction. Records are
+   * append-only: a row whose record id is stored with the same content is counted
+   * unchanged (so a failed or interrupted import can be sent again), one stored with
+   * other content is a bad row. A stream the client cancels writes nothing.
    * Caller: the data office of the owning city (role `data-office`) with an access token
    * of that city. Policy action: PUBLISH.
    */
@@ -1153,9 +1164,13 @@ export interface DatasetServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamRecordsResponse>;
   /**
-   * Loads records into a dataset of this city from lines of NDJSON or CSV. Rows are
-   * upserted by record id; a row identical to the stored record is counted unchanged,
-   * so a failed import can be sent again. Bad rows are reported, good rows are kept.
+   * Loads records into a dataset of this city from lines of NDJSON or CSV, all or
+   * nothing: every row is checked against the dataset's record schema before anything
+   * is written. When any row is bad, nothing is written and the bad rows are reported
+   * (`bad_lines`); otherwise the new rows are appended in one transaction. Records are
+   * append-only: a row whose record id is stored with the same content is counted
+   * unchanged (so a failed or interrupted import can be sent again), one stored with
+   * other content is a bad row. A stream the client cancels writes nothing.
    * Caller: the data office of the owning city (role `data-office`) with an access token
    * of that city. Policy action: PUBLISH.
    */

@@ -1,0 +1,146 @@
+import { get } from 'node:https';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { joinCluster, type RunningNode, startNode } from '../../../nodes/index.js';
+import {
+  generateEcKeyPair,
+  type JwkSet,
+  RESOLVE_RESPONSE_TYP,
+  type ResolveResponseClaims,
+  signEntityStatement,
+  verifyEntityStatement,
+  verifyJws,
+} from '../../../trust-anchor/index.js';
+import {
+  ANCHOR_ENTITY_ID,
+  codeOf,
+  httpsCall,
+  startTestAnchor,
+  TempDirs,
+  type TestAnchor,
+} from '../../support/anchor-harness.js';
+import { freePort } from './cluster-fixture.js';
+
+const dirs = new TempDirs();
+let t: TestAnchor;
+let node: RunningNode;
+let entityId: string;
+
+function fetchText(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  t = await startTestAnchor();
+  const { token } = await t.anchor.invite('beijing');
+  const dir = dirs.make('citymesh-beijing-');
+  entityId = `https://localhost:${await freePort()}`;
+  await joinCluster({
+    dir,
+    anchorUrl: t.server.url,
+    token,
+    nodeName: 'n1',
+    entityId,
+    grpcEndpoint: `localhost:${await freePort()}`,
+    clock: t.clock,
+  });
+  node = await startNode({ dir, clock: t.clock, refreshIntervalMs: 3_600_000 });
+});
+
+afterAll(async () => {
+  await node?.stop();
+  await t?.stop();
+  dirs.removeAll();
+});
+
+describe("a city node's federation endpoint", () => {
+  it('serves its self-signed entity configuration naming the anchor, over TLS with its SVID', async () => {
+    expect(node.httpsUrl).toBe(entityId);
+    const res = await fetchText(`${entityId}/.well-known/openid-federation`, t.rootPem);
+    expect(res.status).toBe(200);
+    const { decodeJwt } = await import('jose');
+    const claims = decodeJwt(res.body) as { jwks: JwkSet; authority_hints: string[] };
+    const verified = await verifyEntityStatement(res.body, {
+      keys: claims.jwks,
+      now: t.clock.nowSeconds(),
+      expectedIss: entityId,
+      expectedSub: entityId,
+    });
+    expect(verified.entityConfiguration).toBe(true);
+    expect(verified.claims.authority_hints).toEqual([ANCHOR_ENTITY_ID]);
+  });
+});
+
+describe("the anchor's resolve endpoint", () => {
+  const anchorKeys = async (): Promise<JwkSet> => {
+    const { decodeJwt } = await import('jose');
+    return (decodeJwt(await t.anchor.entityConfiguration()) as { jwks: JwkSet }).jwks;
+  };
+
+  it('resolves a member: chain of three, metadata with what the anchor vouches for, signed by the anchor', async () => {
+    const res = await httpsCall(
+      t,
+      `/resolve?sub=${encodeURIComponent(entityId)}&trust_anchor=${encodeURIComponent(ANCHOR_ENTITY_ID)}`,
+    );
+    expect(res.status, res.body).toBe(200);
+    expect(res.contentType).toBe('application/resolve-response+jwt');
+    const verified = await verifyJws(res.body, {
+      expectedTyp: RESOLVE_RESPONSE_TYP,
+      keys: await anchorKeys(),
+      now: t.clock.nowSeconds(),
+    });
+    const claims = verified.payload as unknown as ResolveResponseClaims;
+    expect(claims).toMatchObject({ iss: ANCHOR_ENTITY_ID, sub: entityId });
+    expect(claims.trust_chain).toHaveLength(3);
+    const node = claims.metadata.citymesh_node!;
+    expect(node).toMatchObject({ city: 'beijing', trust_domain: 'beijing.jjj.citymesh', https_endpoint: entityId });
+    expect(node.ca_certificates.length).toBeGreaterThan(0);
+  });
+
+  it('filters by entity type', async () => {
+    const resolved = await t.anchor.resolve(entityId, { entityTypes: ['federation_entity'] });
+    const { decodeJwt } = await import('jose');
+    expect(Object.keys((decodeJwt(resolved.jwt) as ResolveResponseClaims).metadata)).toEqual([]);
+  });
+
+  it('refuses an entity configuration signed with a key the anchor never vouched for', async () => {
+    const forger = await generateEcKeyPair();
+    const { exportPublicJwk } = await import('../../../trust-anchor/index.js');
+    const jwk = await exportPublicJwk(forger.publicKey);
+    const now = t.clock.nowSeconds();
+    const forged = await signEntityStatement(
+      {
+        iss: entityId,
+        sub: entityId,
+        iat: now,
+        exp: now + 600,
+        jwks: { keys: [jwk] },
+        authority_hints: [ANCHOR_ENTITY_ID],
+      },
+      { kid: forger.kid, privateKey: forger.privateKey, alg: 'ES256' },
+    );
+    expect(await codeOf(t.anchor.resolve(entityId, { fetch: async () => forged }))).toBe('TOKEN_KEY_UNKNOWN');
+  });
+
+  it('refuses an unknown entity and, once revoked, the city', async () => {
+    const unknown = await httpsCall(t, `/resolve?sub=${encodeURIComponent('https://nowhere.example')}`);
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ reason: 'MEMBER_NOT_FOUND' });
+    const other = await httpsCall(
+      t,
+      `/resolve?sub=${encodeURIComponent(entityId)}&trust_anchor=https%3A%2F%2Fother.example`,
+    );
+    expect(JSON.parse(other.body)).toMatchObject({ reason: 'TRUST_CHAIN_INVALID' });
+    await t.anchor.revoke('city', 'beijing', 'test');
+    const revoked = await httpsCall(t, `/resolve?sub=${encodeURIComponent(entityId)}`);
+    expect(revoked.status).toBe(403);
+    expect(JSON.parse(revoked.body)).toMatchObject({ reason: 'CITY_REVOKED' });
+  });
+});
