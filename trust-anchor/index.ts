@@ -28,6 +28,7 @@ export {
 export {
   type CertificateRole,
   canonicalSerial,
+  checkCityCa,
   createClusterRootCa,
   createCsr,
   type EcKeyPair,

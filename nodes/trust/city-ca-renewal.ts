@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
+import { formatTrustDomain } from '../../common/ids/index.js';
 import type { KeyStore } from '../../common/stores/index.js';
 import { RenewCityCaResponse } from '../../proto/gen/citymesh/v1/trust_service.js';
-import { createCsr, createKey, keysWith } from '../../trust-anchor/index.js';
+import { checkCityCa, createCsr, createKey, keysWith } from '../../trust-anchor/index.js';
 import { anchorFailure, anchorRequest } from './anchor-client.js';
 import type { NodeIdentity } from './identity.js';
 import { nodePath, readNodeFile, writeFileAtomic } from './node-files.js';
@@ -42,18 +43,14 @@ export async function renewCityCa(input: { dir: string; keys: KeyStore; clock: C
   });
   if (res.status !== 200) throw anchorFailure(res.status, res.body);
   const { cityCaPem } = RenewCityCaResponse.fromJSON(JSON.parse(res.body));
+  checkCityCa({
+    caPem: cityCaPem,
+    rootPem,
+    publicKeyX: String(ca.stored.publicJwk.x),
+    trustDomain: formatTrustDomain(identity.cluster, identity.city),
+    now,
+  });
   const cert = new X509Certificate(cityCaPem);
-  if (
-    !cert.verify(new X509Certificate(rootPem).publicKey) ||
-    cert.publicKey.export({ format: 'jwk' }).x !== ca.stored.publicJwk.x ||
-    new Date(cert.validTo).getTime() <= now.getTime()
-  ) {
-    throw new MeshError(
-      'CERTIFICATE_INVALID',
-      'the renewed city CA is not for this key, not signed by the root, or expired',
-      {},
-    );
-  }
   // Certificate first, then the key's status: `cityCaKey` pairs them by public key, so a
   // crash in between leaves a usable pair either way.
   writeFileAtomic(nodePath(input.dir, 'cityCa'), cityCaPem);

@@ -1,13 +1,16 @@
-import { X509Certificate } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
+import { formatTrustDomain } from '../../common/ids/index.js';
 import { type Logger, silentLogger } from '../../common/logger.js';
 import { EnrolResponse } from '../../proto/gen/citymesh/v1/trust_service.js';
 import { openSqliteStores } from '../../stores/index.js';
 import {
+  CITYMESH_NODE_ENTITY_TYPE,
+  checkCityCa,
   createCsr,
   createKey,
+  type EntityStatementClaims,
   type JwkSet,
   parseJoinToken,
   publishedJwk,
@@ -19,6 +22,7 @@ import { anchorFailure, anchorRequest } from './anchor-client.js';
 import type { NodeIdentity } from './identity.js';
 import { entityIdDnsNames, issueNodeCertificate } from './node-certificate.js';
 import { nodePath, writeFileAtomic } from './node-files.js';
+import { checkStatementAboutUs } from './statement-check.js';
 
 /** Options of {@link joinCluster}. */
 export interface JoinInit {
@@ -82,23 +86,24 @@ export async function joinCluster(init: JoinInit): Promise<NodeIdentity> {
       expectedCluster: enrolled.cluster,
       expectedIssuer: enrolled.anchorEntityId,
     });
-    await verifyEntityStatement(enrolled.subordinateStatement, {
+    const statement = await verifyEntityStatement(enrolled.subordinateStatement, {
       keys: anchorKeys,
       now: nowSeconds,
       expectedIss: enrolled.anchorEntityId,
       expectedSub: init.entityId,
     });
-    const cityCa = new X509Certificate(enrolled.cityCaPem);
-    if (
-      !cityCa.verify(new X509Certificate(rootPem).publicKey) ||
-      cityCa.publicKey.export({ format: 'jwk' }).x !== ca.stored.publicJwk.x
-    ) {
-      throw new MeshError(
-        'CERTIFICATE_INVALID',
-        'the city CA returned by the anchor is not for this key or not signed by the root',
-        {},
-      );
-    }
+    checkStatementAboutUs(statement.claims, {
+      federationKid: federation.stored.kid,
+      cluster: enrolled.cluster,
+      city: token.city,
+    });
+    checkCityCa({
+      caPem: enrolled.cityCaPem,
+      rootPem,
+      publicKeyX: String(ca.stored.publicJwk.x),
+      trustDomain: formatTrustDomain(enrolled.cluster, token.city),
+      now,
+    });
     // The CA key becomes active only once the anchor has certified it.
     await stores.keys.setStatus(ca.stored.kid, 'active', now);
     const identity: NodeIdentity = {

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { type CreateClusterRootCaOptions, clusterUriConstraint, createClusterRootCa, rootCommonName } from './ca.js';
+export { checkCityCa } from './city-ca-check.js';
 export { type CreateCsrOptions, createCsr, type ParsedCsr, parseCsr } from './csr.js';
 export {
   type IssueCityIntermediateCaOptions,
