@@ -2,5 +2,11 @@ import { auditAppendSuite } from './audit-append.js';
 import { exchangeCrossCitySuite } from './exchange-cross-city.js';
 import { grpcEchoSuite } from './grpc-echo/index.js';
 import type { BenchSuite } from './result.js';
+import { tokenVerifySuite } from './token-verify.js';
 
-export const SUITES: readonly BenchSuite[] = [grpcEchoSuite, exchangeCrossCitySuite, auditAppendSuite];
+export const SUITES: readonly BenchSuite[] = [
+  grpcEchoSuite,
+  exchangeCrossCitySuite,
+  auditAppendSuite,
+  tokenVerifySuite,
+];

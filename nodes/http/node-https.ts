@@ -15,10 +15,17 @@ export interface NodeHttps {
 
 /**
  * Serves `/.well-known/openid-federation` (the city's entity configuration, which the
- * anchor's resolve endpoint fetches) and `/healthz`, over TLS with the node's SVID,
- * renewed in place when the SVID is.
+ * anchor's resolve endpoint fetches), `/healthz` and, when given, the city's OpenID
+ * Provider on every other path, over TLS with the node's SVID, renewed in place when the
+ * SVID is.
  */
-export async function startNodeHttps(context: NodeContext, host: string, port: number): Promise<NodeHttps> {
+export async function startNodeHttps(
+  context: NodeContext,
+  host: string,
+  port: number,
+  /** The city's OpenID Provider: every path the federation endpoints do not answer. */
+  oidc?: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<NodeHttps> {
   let identity: { certificate: Buffer; privateKey: Buffer } | undefined;
   await new Promise<void>((resolve) =>
     context.tls.addIdentityCertificateListener((update) => {
@@ -31,7 +38,9 @@ export async function startNodeHttps(context: NodeContext, host: string, port: n
   );
   let server: Server | undefined;
   server = createServer({ key: identity!.privateKey, cert: identity!.certificate }, (req, res) => {
-    void handle(context, req, res);
+    const path = (req.url ?? '/').split('?')[0];
+    if (oidc && path !== FEDERATION_PATH && path !== '/healthz') oidc(req, res);
+    else void handle(context, req, res);
   });
   const bound = await new Promise<number>((resolve, reject) => {
     server!.once('error', reject);
@@ -44,6 +53,8 @@ export async function startNodeHttps(context: NodeContext, host: string, port: n
   };
 }
 
+const FEDERATION_PATH = '/.well-known/openid-federation';
+
 async function handle(context: NodeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://node.invalid');
   try {
@@ -51,7 +62,7 @@ async function handle(context: NodeContext, req: IncomingMessage, res: ServerRes
       reply(res, 405, 'application/json', JSON.stringify({ error: 'invalid_request', error_description: 'GET only' }));
       return;
     }
-    if (url.pathname === '/.well-known/openid-federation') {
+    if (url.pathname === FEDERATION_PATH) {
       const jwt = await cityEntityConfiguration(context.identity, context.stores.keys, context.clock);
       reply(res, 200, 'application/entity-statement+jwt', jwt);
     } else if (url.pathname === '/healthz') {

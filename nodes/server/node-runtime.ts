@@ -7,6 +7,7 @@ import type { Stores } from '../../common/stores/index.js';
 import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js';
 import { openSqliteStores } from '../../stores/index.js';
 import { startNodeHttps } from '../http/node-https.js';
+import { createCityProvider, openNodeOidcStore } from '../oidc/index.js';
 import { cityCaDue, renewCityCa } from '../trust/city-ca-renewal.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import { nodePath, readNodeFile } from '../trust/node-files.js';
@@ -162,10 +163,25 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     let httpsUrl: string | undefined;
     if (options.httpsPort !== false) {
       const entity = new URL(identity.entityId);
+      const oidcStore = openNodeOidcStore(dir);
+      closers.push(() => oidcStore.close());
+      const oidc = await createCityProvider({
+        issuer: identity.entityId,
+        city: identity.city,
+        keys: stores.keys,
+        store: oidcStore,
+        resourceServers: { [exchangeResource(identity.entityId)]: { scope: 'exchange' } },
+        clock,
+        onError: (err) => log.error({ event: 'oidc.error', err: errorText(err) }, 'login page failed'),
+      });
+      oidc.provider.on('server_error', (_ctx: unknown, err: unknown) =>
+        log.error({ event: 'oidc.server_error', err: errorText(err) }, 'OpenID Provider failed'),
+      );
       const https = await startNodeHttps(
         context,
         options.host ?? '127.0.0.1',
         options.httpsPort ?? Number(entity.port || 443),
+        oidc.handler,
       );
       closers.push(() => https.close());
       httpsUrl = https.url;
@@ -222,4 +238,9 @@ async function closeAll(closers: (() => Promise<void> | void)[]): Promise<void> 
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The resource indicator of the node's exchange API: the audience of its access tokens. */
+export function exchangeResource(entityId: string): string {
+  return `${entityId.replace(/\/$/, '')}/exchange`;
 }

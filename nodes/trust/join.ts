@@ -6,11 +6,9 @@ import { type Logger, silentLogger } from '../../common/logger.js';
 import { EnrolResponse } from '../../proto/gen/citymesh/v1/trust_service.js';
 import { openSqliteStores } from '../../stores/index.js';
 import {
-  CITYMESH_NODE_ENTITY_TYPE,
   checkCityCa,
   createCsr,
   createKey,
-  type EntityStatementClaims,
   type JwkSet,
   parseJoinToken,
   publishedJwk,

@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import { MeshError } from '../../../common/errors/mesh-error.js';
 import { requireString } from '../../../common/proto/index.js';
@@ -22,42 +21,6 @@ const FORMATS: ReadonlyMap<ImportFormat, FormatName> = new Map([
 ]);
 
 type ImportCall = grpc.ServerReadableStream<ImportRecordsRequest, ImportRecordsResponse>;
-
-/**
- * How long the commit waits for a cancellation to surface. A grpc-js client that cancels
- * half-closes its side first and resets the stream after, so the server sees a normal end
- * of input some milliseconds before it learns of the cancel (about 20 ms on loopback).
- */
-const CANCEL_SETTLE_MS = 200;
-
-function cancelledError(): MeshError {
-  return new MeshError('MALFORMED_REQUEST', 'the import stream was cancelled; nothing was written', {
-    details: { rule: 'cancelled' },
-  });
-}
-
-/**
- * The record store as the import sees it: its one write first waits out the settle window
- * and refuses to commit for a call that was cancelled meanwhile.
- */
-function commitUnlessCancelled(records: RecordStore, call: ImportCall): RecordStore {
-  let cancelled = call.cancelled;
-  call.once('cancelled', () => {
-    cancelled = true;
-  });
-  const appendBatch: RecordStore['appendBatch'] = async (...args) => {
-    await delay(CANCEL_SETTLE_MS);
-    if (cancelled) throw cancelledError();
-    return records.appendBatch(...args);
-  };
-  return new Proxy(records, {
-    get(target, property) {
-      if (property === 'appendBatch') return appendBatch;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 function malformed(field: string, message: string): MeshError {
   return new MeshError('MALFORMED_REQUEST', `ImportRecordsRequest.${field}: ${message}`, {
@@ -93,7 +56,10 @@ async function* linesOf(
   counter: { lines: number },
 ): AsyncGenerator<string> {
   let message: ImportRecordsRequest | undefined = first;
+  let last = false;
   while (message !== undefined) {
+    if (last) throw malformed('last', 'no message may follow the one marked last');
+    last = message.last;
     if (message !== first) {
       if (message.datasetId !== '' && message.datasetId !== header.datasetId)
         throw malformed('dataset_id', 'must be empty or equal to the first message’s in every later message');
@@ -109,8 +75,13 @@ async function* linesOf(
     const next = await rest.next();
     message = next.done ? undefined : next.value;
   }
-  if (call.cancelled)
-    throw new MeshError('MALFORMED_REQUEST', 'the import stream was cancelled; nothing was written', {});
+  // Only a stream whose final message says so is a whole input: a cancelled or broken
+  // client never gets a truncated file imported.
+  if (!last || call.cancelled) {
+    throw new MeshError('MALFORMED_REQUEST', 'the import stream ended without its last message; nothing was written', {
+      details: { message: 'ImportRecordsRequest', field: 'last', rule: 'incomplete' },
+    });
+  }
 }
 
 function responseOf(report: ImportReport, linesRead: number, highSequence: number): ImportRecordsResponse {
@@ -134,7 +105,7 @@ export function importService(deps: ExchangeDeps): Pick<DatasetServiceServer, 'i
   return {
     importRecords: clientStream(context, 'ImportRecords', async (call: ImportCall, caller) => {
       const office = requireAppRole(caller, 'data-office', 'ImportRecords');
-      const records = commitUnlessCancelled(stores.records, call);
+      const records = stores.records;
       const messages = call[Symbol.asyncIterator]() as AsyncIterator<ImportRecordsRequest>;
       const firstResult = await messages.next();
       const first = firstResult.done ? undefined : firstResult.value;

@@ -23,9 +23,10 @@ function importLines(app: AppClients, messages: readonly Message[]): Promise<Imp
     const stream = app.datasets.importRecords((err: grpc.ServiceError | null, res: ImportRecordsResponse) =>
       err ? reject(fromServiceError(err)) : resolve(res),
     );
-    for (const m of messages) {
-      stream.write({ datasetId: '', format: ImportFormat.IMPORT_FORMAT_UNSPECIFIED, idField: '', ...m });
-    }
+    messages.forEach((m, i) => {
+      const last = i === messages.length - 1;
+      stream.write({ datasetId: '', format: ImportFormat.IMPORT_FORMAT_UNSPECIFIED, idField: '', last, ...m });
+    });
     stream.end();
   });
 }
@@ -119,12 +120,34 @@ describe('DatasetService/ImportRecords over mTLS', () => {
         format: ImportFormat.IMPORT_FORMAT_NDJSON,
         idField: '',
         lines: [JSON.stringify({ id: 'k1', name: 'Cancelled' })],
+        last: false,
       });
       setTimeout(() => stream.cancel(), 100);
     });
     expect(await outcome).toBe('failed');
-    // Longer than the node's settle window, so a commit would have happened by now.
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await beijing().records.count(STOPS)).toBe(before);
+  });
+
+  it('writes nothing from a stream that ends without its last message, and refuses a message after it', async () => {
+    const before = await beijing().records.count(STOPS);
+    const rows = ndjson(STOPS, [{ id: 'h1', name: 'Half' }]);
+    const unfinished = new Promise<string | undefined>((resolve) => {
+      const stream = office.datasets.importRecords((err: grpc.ServiceError | null) =>
+        resolve(err ? fromServiceError(err).code : undefined),
+      );
+      stream.write({
+        idField: '',
+        last: false,
+        ...rows[0]!,
+        format: ImportFormat.IMPORT_FORMAT_NDJSON,
+        datasetId: STOPS,
+      });
+      stream.end();
+    });
+    expect(await unfinished).toBe('MALFORMED_REQUEST');
+    const afterLast: Message[] = [{ ...rows[0]!, last: true }, { lines: [JSON.stringify({ id: 'h2', name: 'Late' })] }];
+    expect(await codeOf(importLines(office, afterLast))).toBe('MALFORMED_REQUEST');
     expect(await beijing().records.count(STOPS)).toBe(before);
   });
 });

@@ -144,3 +144,52 @@ describe("the anchor's resolve endpoint", () => {
     expect(JSON.parse(revoked.body)).toMatchObject({ reason: 'CITY_REVOKED' });
   });
 });
+
+describe("the city's OpenID Provider on the node's HTTPS listener", () => {
+  it('discovers with issuer = the entity id and issues an app an at+jwt for the exchange API', async () => {
+    const { Agent, fetch: undiciFetch } = await import('undici');
+    const client = await import('openid-client');
+    const { generateKeyPair, exportJWK, decodeJwt, decodeProtectedHeader } = await import('jose');
+    const { openNodeOidcStore, registerClient } = await import('../../../nodes/oidc/index.js');
+    const agent = new Agent({ connect: { ca: t.rootPem } });
+    const tlsFetch = (url: string | URL, init?: RequestInit) =>
+      undiciFetch(url, { ...(init as object), dispatcher: agent }) as unknown as Promise<Response>;
+    try {
+      const keys = await generateKeyPair('ES256', { extractable: true });
+      const store = openNodeOidcStore(node.context.dir);
+      try {
+        await registerClient(
+          store,
+          {
+            clientId: 'route-planner',
+            jwks: { keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'k1' }] },
+            attributes: { org: 'planning-bureau', industry: 'transport', region: '110000', roles: [] },
+          },
+          new Date(),
+        );
+      } finally {
+        await store.close();
+      }
+      const config = await client.discovery(
+        new URL(entityId),
+        'route-planner',
+        { id_token_signed_response_alg: 'ES256' },
+        client.PrivateKeyJwt({ key: keys.privateKey, kid: 'k1' }),
+        { [client.customFetch]: tlsFetch as never },
+      );
+      expect(config.serverMetadata().issuer).toBe(entityId);
+      const tokens = await client.clientCredentialsGrant(config, { resource: `${entityId}/exchange` });
+      expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
+      expect(decodeJwt(tokens.access_token)).toMatchObject({
+        iss: entityId,
+        aud: `${entityId}/exchange`,
+        city: 'beijing',
+        industry: 'transport',
+      });
+      // The federation endpoint is still served beside the provider.
+      expect((await fetchText(`${entityId}/.well-known/openid-federation`, t.rootPem)).status).toBe(200);
+    } finally {
+      await agent.close();
+    }
+  });
+});

@@ -112,6 +112,12 @@ export interface ImportRecordsRequest {
    * must match the dataset's record schema.
    */
   lines: string[];
+  /**
+   * Required: true in the final message (which may also carry lines), and in no other.
+   * The import is written only after it arrived, so a stream that ends without it (a
+   * cancelled or broken client) writes nothing.
+   */
+  last: boolean;
 }
 
 export interface ImportRecordsResponse {
@@ -751,7 +757,7 @@ export const RecordBatch: MessageFns<RecordBatch> = {
 };
 
 function createBaseImportRecordsRequest(): ImportRecordsRequest {
-  return { datasetId: "", format: 0, idField: "", lines: [] };
+  return { datasetId: "", format: 0, idField: "", lines: [], last: false };
 }
 
 export const ImportRecordsRequest: MessageFns<ImportRecordsRequest> = {
@@ -767,6 +773,9 @@ export const ImportRecordsRequest: MessageFns<ImportRecordsRequest> = {
     }
     for (const v of message.lines) {
       writer.uint32(34).string(v!);
+    }
+    if (message.last !== false) {
+      writer.uint32(40).bool(message.last);
     }
     return writer;
   },
@@ -816,6 +825,14 @@ export const ImportRecordsRequest: MessageFns<ImportRecordsRequest> = {
             message.lines.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.last = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -842,6 +859,7 @@ export const ImportRecordsRequest: MessageFns<ImportRecordsRequest> = {
         ? globalThis.String(object.id_field)
         : "",
       lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => globalThis.String(e)) : [],
+      last: isSet(object.last) ? globalThis.Boolean(object.last) : false,
     };
   },
 
@@ -859,6 +877,9 @@ export const ImportRecordsRequest: MessageFns<ImportRecordsRequest> = {
     if (message.lines?.length) {
       obj.lines = message.lines;
     }
+    if (message.last !== false) {
+      obj.last = message.last;
+    }
     return obj;
   },
 
@@ -871,6 +892,7 @@ export const ImportRecordsRequest: MessageFns<ImportRecordsRequest> = {
     message.format = object.format ?? 0;
     message.idField = object.idField ?? "";
     message.lines = object.lines?.map((e) => e) || [];
+    message.last = object.last ?? false;
     return message;
   },
 };
