@@ -30,8 +30,8 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * A base64url segment decoded as a JSON object (strict UTF-8); `undefined` when it is
- * anything else. `isUtf8` + `toString` rejects exactly what a fatal TextDecoder does, at a
- * fraction of its cost on the uncached path.
+ * anything else. `isUtf8` + `toString` refuses what a fatal TextDecoder refuses (and a
+ * leading BOM, which no JWS encoder writes) at a fraction of its cost on the uncached path.
  */
 export function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
   const bytes = Buffer.from(segment, 'base64url');

@@ -1,7 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { MeshError } from '../../../common/errors/mesh-error.js';
 import { requireString } from '../../../common/proto/index.js';
-import type { RecordStore } from '../../../common/stores/record-store.js';
 import { ImportFormat } from '../../../proto/gen/citymesh/v1/common.js';
 import type {
   DatasetServiceServer,

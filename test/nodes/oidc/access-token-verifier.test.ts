@@ -301,6 +301,8 @@ describe('RFC 8725 battery', () => {
     expectRefused(() => v.verify(`${h}.${p}`), 'TOKEN_MALFORMED', 'compact-shape');
     expectRefused(() => v.verify(`${h}=.${p}.${s}`), 'TOKEN_MALFORMED', 'compact-shape');
     expectRefused(() => v.verify(42), 'TOKEN_MALFORMED', 'type');
+    const notUtf8 = Buffer.from([0x7b, 0x22, 0x61, 0xff, 0x22, 0x7d]).toString('base64url');
+    expectRefused(() => v.verify(`${notUtf8}.${p}.${s}`), 'TOKEN_MALFORMED', 'header-json');
   });
 
   it('property: any single-byte change of a valid token is refused', () => {
