@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-export { type AppClients, connectApp } from './apps/app-client.js';
+export { type AppClients, connectApp, unaryCall } from './apps/app-client.js';
 export { APP_FILES, type AppInfo, issueAppCredentials } from './apps/app-credentials.js';
 export { disableApp, type RegisteredApp, readApps, registerApp } from './apps/app-registry.js';
 export { loadNodeConfig, type NodeConfig } from './config.js';

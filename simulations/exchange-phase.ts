@@ -2,17 +2,13 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import { fromServiceError } from '../common/errors/grpc.js';
 import { isMeshError } from '../common/errors/index.js';
-import type { AppClients } from '../nodes/index.js';
+import { type AppClients, unaryCall } from '../nodes/index.js';
 import type { InvokeCapabilityResponse } from '../proto/gen/citymesh/v1/capability_service.js';
 import type { SearchCatalogResponse } from '../proto/gen/citymesh/v1/catalog_service.js';
 import { CatalogEntry as ProtoEntry } from '../proto/gen/citymesh/v1/common.js';
 import type { FetchRecordsResponse, StreamRecordsResponse } from '../proto/gen/citymesh/v1/dataset_service.js';
 
-type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
-
-export function call<Res>(invoke: (cb: Callback<Res>) => void): Promise<Res> {
-  return new Promise((done, fail) => invoke((err, res) => (err ? fail(fromServiceError(err)) : done(res))));
-}
+const call = unaryCall;
 
 /** One catalog entry as the simulation plans calls against it. */
 export interface PlannedEntry {

@@ -2,16 +2,14 @@ import { resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { fromServiceError } from '../../common/errors/grpc.js';
-import { type AppClients, connectApp } from '../../nodes/index.js';
+import { type AppClients, connectApp, unaryCall } from '../../nodes/index.js';
+import type { InvokeCapabilityResponse } from '../../proto/gen/citymesh/v1/capability_service.js';
+import type { SearchCatalogResponse } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { CatalogEntry, Receipt } from '../../proto/gen/citymesh/v1/common.js';
-import type { StreamRecordsResponse } from '../../proto/gen/citymesh/v1/dataset_service.js';
+import type { FetchRecordsResponse, StreamRecordsResponse } from '../../proto/gen/citymesh/v1/dataset_service.js';
 import { type CliIo, printJson } from '../io.js';
 
-type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
-
-function call<Res>(invoke: (cb: Callback<Res>) => void): Promise<Res> {
-  return new Promise((done, fail) => invoke((err, res) => (err ? fail(fromServiceError(err)) : done(res))));
-}
+const call = unaryCall;
 
 async function withApp<T>(appDir: string, work: (app: AppClients) => Promise<T>): Promise<T> {
   const app = connectApp(resolve(appDir));
@@ -41,7 +39,7 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .option('--industry <industry>', 'only this industry', '')
     .action((query: string, opts: { app: string; industry: string }) =>
       withApp(opts.app, async (a) => {
-        const res = await call<import('../../proto/gen/citymesh/v1/catalog_service.js').SearchCatalogResponse>((cb) =>
+        const res = await call<SearchCatalogResponse>((cb) =>
           a.catalog.searchCatalog(
             {
               query,
@@ -74,7 +72,7 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .action(
       (dataset: string, opts: { app: string; purpose: string; agreement: string; after: number; limit: number }) =>
         withApp(opts.app, async (a) => {
-          const res = await call<import('../../proto/gen/citymesh/v1/dataset_service.js').FetchRecordsResponse>((cb) =>
+          const res = await call<FetchRecordsResponse>((cb) =>
             a.datasets.fetchRecords(
               {
                 datasetId: dataset,
@@ -135,18 +133,17 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .option('--input <json>', 'the request', '{}')
     .action((capability: string, opts: { app: string; purpose: string; input: string }) =>
       withApp(opts.app, async (a) => {
-        const res = await call<import('../../proto/gen/citymesh/v1/capability_service.js').InvokeCapabilityResponse>(
-          (cb) =>
-            a.capabilities.invokeCapability(
-              {
-                capabilityId: capability,
-                method: '',
-                input: Buffer.from(opts.input),
-                purpose: opts.purpose,
-                agreementId: '',
-              },
-              cb,
-            ),
+        const res = await call<InvokeCapabilityResponse>((cb) =>
+          a.capabilities.invokeCapability(
+            {
+              capabilityId: capability,
+              method: '',
+              input: Buffer.from(opts.input),
+              purpose: opts.purpose,
+              agreementId: '',
+            },
+            cb,
+          ),
         );
         printJson(io, {
           output: JSON.parse(res.output.toString()),

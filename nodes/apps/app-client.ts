@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { fromServiceError } from '../../common/errors/grpc.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import { formatTrustDomain } from '../../common/ids/index.js';
 import { AuditServiceClient } from '../../proto/gen/citymesh/v1/audit_service.js';
@@ -62,4 +63,11 @@ export function connectApp(credentialsDir: string, endpoint?: string): AppClient
     audit: new AuditServiceClient(target, credentials, options),
     close: () => channel.close(),
   };
+}
+
+/** A grpc-js callback call as a promise; a refusal becomes the MeshError its reason names. */
+export function unaryCall<Res>(
+  invoke: (callback: (err: grpc.ServiceError | null, res: Res) => void) => void,
+): Promise<Res> {
+  return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(fromServiceError(err)) : resolve(res))));
 }

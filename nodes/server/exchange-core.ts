@@ -367,3 +367,21 @@ function versionOf(id: string): string | undefined {
   const at = id.indexOf('@');
   return at < 0 ? undefined : id.slice(at + 1);
 }
+
+/**
+ * Home side of a unary exchange, whole: grant, call the owning city's node, check the
+ * provider's receipt over what was sent and received, pass the answer on.
+ */
+export async function forwardUnary<Res extends { receipt?: Receipt | undefined }>(
+  deps: ExchangeDeps,
+  caller: Caller,
+  input: { resource: string; action: GrantAction; purpose: string; method: string; requestJson: unknown },
+  send: (peer: PeerClients, metadata: grpc.Metadata) => Promise<Res>,
+  toJson: (response: Res) => unknown,
+): Promise<Res> {
+  const forwarded = await forward(deps, caller, input);
+  const response = await send(forwarded.peer, forwarded.metadata);
+  const bare = toJson({ ...response, receipt: undefined });
+  await acceptReceipt(deps, forwarded, caller, input.method, input.requestJson, bare, response.receipt);
+  return response;
+}

@@ -20,19 +20,28 @@ export function unary<Req, Res>(
   method: string,
   handle: (request: Req, caller: Caller, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    let caller: Caller;
-    try {
-      caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
-    } catch (err) {
-      callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
-      return;
-    }
-    handle(call.request, caller, call).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'call failed'))),
-    );
-  };
+  return (call, callback) => answer(deps, method, call, callback, (caller) => handle(call.request, caller, call));
+}
+
+/** Authenticates the caller, runs the handler, and sends its one response or its failure. */
+function answer<Res>(
+  deps: HandlerDeps,
+  method: string,
+  call: object,
+  callback: grpc.sendUnaryData<Res>,
+  run: (caller: Caller) => Promise<Res>,
+): void {
+  let caller: Caller;
+  try {
+    caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
+  } catch (err) {
+    callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
+    return;
+  }
+  run(caller).then(
+    (response) => callback(null, response),
+    (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'call failed'))),
+  );
 }
 
 /** Wraps a server-streaming handler the same way; the handler writes and the wrapper ends. */
@@ -99,17 +108,5 @@ export function clientStream<Req, Res>(
   method: string,
   handle: (call: grpc.ServerReadableStream<Req, Res>, caller: Caller) => Promise<Res>,
 ): grpc.handleClientStreamingCall<Req, Res> {
-  return (call, callback) => {
-    let caller: Caller;
-    try {
-      caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
-    } catch (err) {
-      callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
-      return;
-    }
-    handle(call, caller).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'call failed'))),
-    );
-  };
+  return (call, callback) => answer(deps, method, call, callback, (caller) => handle(call, caller));
 }

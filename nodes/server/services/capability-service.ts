@@ -6,14 +6,7 @@ import {
   InvokeCapabilityResponse,
 } from '../../../proto/gen/citymesh/v1/capability_service.js';
 import type { InvokeBackend } from '../../catalog/index.js';
-import {
-  acceptReceipt,
-  authorizeExchange,
-  type ExchangeDeps,
-  forward,
-  ownerCity,
-  serveReceipt,
-} from '../exchange-core.js';
+import { authorizeExchange, type ExchangeDeps, forwardUnary, ownerCity, serveReceipt } from '../exchange-core.js';
 import { unary } from '../handler.js';
 import { callPeer } from './peer-call.js';
 
@@ -40,16 +33,19 @@ export function capabilityService(
       }
       const requestJson = InvokeCapabilityRequest.toJSON(request);
       if (caller.kind === 'app' && ownerCity(request.capabilityId) !== context.identity.city) {
-        const forwarded = await forward(deps, caller, {
-          resource: request.capabilityId,
-          action: 'invoke',
-          purpose: request.purpose,
-        });
-        const client = forwarded.peer.capabilities;
-        const response = await callPeer(client, client.invokeCapability, request, forwarded.metadata);
-        const bare = InvokeCapabilityResponse.toJSON({ ...response, receipt: undefined });
-        await acceptReceipt(deps, forwarded, caller, 'InvokeCapability', requestJson, bare, response.receipt);
-        return response;
+        return forwardUnary(
+          deps,
+          caller,
+          {
+            resource: request.capabilityId,
+            action: 'invoke',
+            purpose: request.purpose,
+            method: 'InvokeCapability',
+            requestJson,
+          },
+          (peer, metadata) => callPeer(peer.capabilities, peer.capabilities.invokeCapability, request, metadata),
+          InvokeCapabilityResponse.toJSON,
+        );
       }
       const authorized = await authorizeExchange(deps, call, caller, {
         resource: request.capabilityId,

@@ -17,6 +17,7 @@ import {
   authorizeExchange,
   type ExchangeDeps,
   forward,
+  forwardUnary,
   ownerCity,
   serveReceipt,
   sha256Hex,
@@ -66,16 +67,19 @@ export function datasetService(
       requireString('FetchRecordsRequest', 'dataset_id', request.datasetId, 300);
       const requestJson = FetchRecordsRequest.toJSON(request);
       if (caller.kind === 'app' && ownerCity(request.datasetId) !== own) {
-        const forwarded = await forward(deps, caller, {
-          resource: request.datasetId,
-          action: 'read',
-          purpose: request.purpose,
-        });
-        const client = forwarded.peer.datasets;
-        const response = await callPeer(client, client.fetchRecords, request, forwarded.metadata);
-        const bare = FetchRecordsResponse.toJSON({ ...response, receipt: undefined });
-        await acceptReceipt(deps, forwarded, caller, 'FetchRecords', requestJson, bare, response.receipt);
-        return response;
+        return forwardUnary(
+          deps,
+          caller,
+          {
+            resource: request.datasetId,
+            action: 'read',
+            purpose: request.purpose,
+            method: 'FetchRecords',
+            requestJson,
+          },
+          (peer, metadata) => callPeer(peer.datasets, peer.datasets.fetchRecords, request, metadata),
+          FetchRecordsResponse.toJSON,
+        );
       }
       const authorized = await authorizeExchange(deps, call, caller, {
         resource: request.datasetId,

@@ -5,9 +5,8 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAgreementsCommands } from '../../../cli/commands/agreements.js';
 import { run } from '../../../cli/program.js';
-import { fromServiceError } from '../../../common/errors/grpc.js';
 import { APP_FILES } from '../../../nodes/apps/app-credentials.js';
-import { type AppClients, addGrant } from '../../../nodes/index.js';
+import { type AppClients, addGrant, unaryCall } from '../../../nodes/index.js';
 import {
   type Agreement,
   AgreementServiceClient,
@@ -15,16 +14,9 @@ import {
 } from '../../../proto/gen/citymesh/v1/agreement_service.js';
 import { Action } from '../../../proto/gen/citymesh/v1/common.js';
 import type { FetchRecordsResponse } from '../../../proto/gen/citymesh/v1/dataset_service.js';
-import { startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
+import { outcomeOf as codeOf, startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
 
-type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
-const call = <Res>(invoke: (cb: Callback<Res>) => void): Promise<Res> =>
-  new Promise((done, fail) => invoke((err, res) => (err ? fail(fromServiceError(err)) : done(res))));
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'OK',
-    (e: { code?: string }) => e.code,
-  );
+const call = unaryCall;
 
 type App = AppClients & { dir: string; agreements: AgreementServiceClient };
 

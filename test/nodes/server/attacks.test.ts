@@ -10,7 +10,7 @@ import {
   type FetchRecordsResponse,
 } from '../../../proto/gen/citymesh/v1/dataset_service.js';
 import { activeKey, keysWith, signingKey } from '../../../trust-anchor/index.js';
-import { startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
+import { outcomeOf as codeOf, startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
 
 const BUS = 'jjj/beijing/transport-bureau/bus-stops';
 const STATS = 'jjj/beijing/transport-bureau/ridership';
@@ -74,12 +74,6 @@ function fetchAs(
     client.fetchRecords(request, metadata, (err, res) => (err ? fail(fromServiceError(err)) : done(res))),
   );
 }
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'OK',
-    (e: { code?: string }) => e.code,
-  );
 
 beforeAll(async () => {
   cluster = await startTestCluster(['beijing', 'tianjin', 'tangshan']);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromServiceError } from '../../../common/errors/grpc.js';
 import { verifyAuditExport, verifyCheckpoint } from '../../../nodes/audit/index.js';
 import type { AppClients } from '../../../nodes/index.js';
+import { unaryCall } from '../../../nodes/index.js';
 import { auditExportFromMessages, checkpointFromProto } from '../../../nodes/server/services/audit-proto.js';
 import {
   AuditEntryKind,
@@ -14,16 +15,9 @@ import {
 } from '../../../proto/gen/citymesh/v1/audit_service.js';
 import type { FetchRecordsResponse } from '../../../proto/gen/citymesh/v1/dataset_service.js';
 import { findMember } from '../../../trust-anchor/index.js';
-import { startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
+import { outcomeOf as codeOf, startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
 
-type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
-const call = <Res>(invoke: (cb: Callback<Res>) => void): Promise<Res> =>
-  new Promise((done, fail) => invoke((err, res) => (err ? fail(fromServiceError(err)) : done(res))));
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'OK',
-    (e: { code?: string }) => e.code,
-  );
+const call = unaryCall;
 
 const BUS = 'jjj/beijing/transport-bureau/bus-stops';
 const BEIJING_NODE = 'spiffe://beijing.jjj.citymesh/node/n1';

@@ -146,3 +146,11 @@ export function testEntry(city: string, name: string, overrides: Partial<Catalog
     ...overrides,
   };
 }
+
+/** How a call ended: `OK`, or the reason code of its MeshError. */
+export function outcomeOf(p: Promise<unknown>): Promise<string | undefined> {
+  return p.then(
+    () => 'OK',
+    (e: { code?: string }) => e.code,
+  );
+}

@@ -1,19 +1,10 @@
-import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../common/clock.js';
-import { fromServiceError } from '../../../common/errors/grpc.js';
-import { type AppClients, addGrant } from '../../../nodes/index.js';
+import { type AppClients, addGrant, unaryCall } from '../../../nodes/index.js';
 import type { FetchRecordsResponse, StreamRecordsResponse } from '../../../proto/gen/citymesh/v1/dataset_service.js';
-import { startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
+import { outcomeOf as codeOf, startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
 
-type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
-const call = <Res>(invoke: (cb: Callback<Res>) => void): Promise<Res> =>
-  new Promise((done, fail) => invoke((err, res) => (err ? fail(fromServiceError(err)) : done(res))));
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'OK',
-    (e: { code?: string }) => e.code,
-  );
+const call = unaryCall;
 
 const fetch = (app: AppClients, datasetId: string, extra: { agreementId?: string; purpose?: string } = {}) =>
   call<FetchRecordsResponse>((cb) =>

@@ -5,7 +5,7 @@ import type { AppClients } from '../../../nodes/index.js';
 import { ImportFormat } from '../../../proto/gen/citymesh/v1/common.js';
 import type { ImportRecordsRequest, ImportRecordsResponse } from '../../../proto/gen/citymesh/v1/dataset_service.js';
 import { ErrorReason } from '../../../proto/gen/citymesh/v1/errors.js';
-import { startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
+import { outcomeOf as codeOf, startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
 
 const STOPS = 'jjj/beijing/transport-bureau/bus-stops';
 const SCHEMA = {
@@ -34,11 +34,6 @@ function importLines(app: AppClients, messages: readonly Message[]): Promise<Imp
 const ndjson = (datasetId: string, rows: object[]): Message[] => [
   { datasetId, format: ImportFormat.IMPORT_FORMAT_NDJSON, lines: rows.map((r) => JSON.stringify(r)) },
 ];
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'OK',
-    (e: { code?: string }) => e.code,
-  );
 
 let cluster: TestCluster;
 let office: AppClients;
