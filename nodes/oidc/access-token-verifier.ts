@@ -49,11 +49,15 @@ export interface AccessTokenVerifierOptions {
   readonly cacheEntries?: number;
 }
 
-/** A cached verification: the claims, and the `kid` that verified them (for revocation). */
+/** A cached verification: the token, its claims, and the `kid` that verified them (for revocation). */
 interface Verified {
+  readonly token: string;
   readonly claims: AccessTokenClaims;
   readonly kid: string;
 }
+
+/** Header segments whose checks passed, kept per verifier: a city has a handful of keys. */
+const MAX_KNOWN_HEADERS = 64;
 
 /** What verifying depends on besides the token: one epoch of keys and metadata. */
 interface Trust {
@@ -80,6 +84,7 @@ export class AccessTokenVerifier {
   readonly #leeway: number;
   readonly #maxBytes: number;
   readonly #cache: VerifiedTokenCache<Verified>;
+  readonly #headers = new Map<string, string>();
   #trust: Trust | undefined;
 
   constructor(options: AccessTokenVerifierOptions) {
@@ -125,17 +130,21 @@ export class AccessTokenVerifier {
     if (token.length > this.#maxBytes) throw tooLarge(token.length, this.#maxBytes);
     const trust = this.#currentTrust();
     const now = this.#clock.nowMs() / 1000;
-    const hit = this.#cache.get(token);
-    if (hit !== undefined) {
+    // Keyed by the signature segment, compared on the whole token: a token string arrives
+    // fresh with every call, and hashing its 86 signature characters costs a fraction of
+    // hashing all of it. Another token reusing a cached signature is simply not a hit.
+    const signature = token.slice(token.lastIndexOf('.') + 1);
+    const hit = this.#cache.get(signature);
+    if (hit !== undefined && hit.token === token) {
       if (now - this.#leeway >= hit.claims.exp) {
-        this.#cache.delete(token);
+        this.#cache.delete(signature);
         throw expired(hit.claims.exp, now, this.#leeway);
       }
       this.#assertNotRevoked(trust, hit.kid);
       return hit.claims;
     }
     const verified = this.#verifyUncached(token, trust, now);
-    this.#cache.set(token, verified, verified.claims.exp + this.#leeway, now);
+    this.#cache.set(signature, verified, verified.claims.exp + this.#leeway, now);
     return verified.claims;
   }
 
@@ -159,9 +168,7 @@ export class AccessTokenVerifier {
     if (bytes > this.#maxBytes) throw tooLarge(bytes, this.#maxBytes);
     const parts = splitCompact(token);
     if (typeof parts === 'string') throw fail('TOKEN_MALFORMED', 'compact-shape', parts);
-    const header = decodeJsonObject(parts.header);
-    if (header === undefined) throw fail('TOKEN_MALFORMED', 'header-json', 'the protected header is not a JSON object');
-    const kid = checkAccessTokenHeader(header);
+    const kid = this.#kidOf(parts.header);
     const key = this.#keyFor(trust, kid, parts);
     if (!signatureVerifies(key, parts)) {
       throw fail('TOKEN_SIGNATURE_INVALID', 'signature', `the signature does not verify with key "${kid}"`, { kid });
@@ -197,7 +204,23 @@ export class AccessTokenVerifier {
         claim: 'city',
       });
     }
-    return { claims, kid };
+    return { token, claims, kid };
+  }
+
+  /**
+   * The header rules (§6.1 rules 3–8) for a header segment, remembered for the few segments
+   * that pass: every token of one key carries the same header, and the rules depend on
+   * nothing else. Failures are not remembered; the map is emptied when it fills up.
+   */
+  #kidOf(segment: string): string {
+    const known = this.#headers.get(segment);
+    if (known !== undefined) return known;
+    const header = decodeJsonObject(segment);
+    if (header === undefined) throw fail('TOKEN_MALFORMED', 'header-json', 'the protected header is not a JSON object');
+    const kid = checkAccessTokenHeader(header);
+    if (this.#headers.size >= MAX_KNOWN_HEADERS) this.#headers.clear();
+    this.#headers.set(segment, kid);
+    return kid;
   }
 
   /** The key `kid` names (§6.1 rules 9–10). */
@@ -226,31 +249,15 @@ export class AccessTokenVerifier {
   /** federation.md §6.1 rules 13–15 with this verifier's leeway, and the provider's lifetime cap. */
   #checkTimes(payload: Record<string, unknown>, now: number): void {
     const { iat, nbf, exp } = payload;
-    for (const [claim, value] of [
-      ['iat', iat],
-      ['nbf', nbf],
-      ['exp', exp],
-    ] as const) {
-      if (value !== undefined && !Number.isFinite(value)) {
-        throw fail('TOKEN_MALFORMED', 'numeric-date', `${claim} must be a NumericDate (RFC 7519 §2)`, { claim });
-      }
-    }
+    // Written out rather than looped: this runs on every uncached token.
+    if (iat !== undefined && !Number.isFinite(iat)) throw notNumericDate('iat');
+    if (nbf !== undefined && !Number.isFinite(nbf)) throw notNumericDate('nbf');
+    if (exp !== undefined && !Number.isFinite(exp)) throw notNumericDate('exp');
     if (typeof exp !== 'number') throw fail('TOKEN_MALFORMED', 'exp-required', 'exp is required', { claim: 'exp' });
     if (typeof iat !== 'number') throw fail('TOKEN_MALFORMED', 'iat-required', 'iat is required', { claim: 'iat' });
     if (exp <= iat) throw fail('TOKEN_MALFORMED', 'exp-after-iat', 'exp must be after iat', { claim: 'exp' });
-    for (const [claim, value] of [
-      ['iat', iat],
-      ['nbf', nbf],
-    ] as const) {
-      if (typeof value === 'number' && value > now + this.#leeway) {
-        throw fail(
-          'TOKEN_NOT_YET_VALID',
-          `${claim}-future`,
-          `${claim} ${value} is in the future (now ${now}, leeway ${this.#leeway} s)`,
-          { [claim]: value, now },
-        );
-      }
-    }
+    if (iat > now + this.#leeway) throw notYetValid('iat', iat, now, this.#leeway);
+    if (typeof nbf === 'number' && nbf > now + this.#leeway) throw notYetValid('nbf', nbf, now, this.#leeway);
     if (now - this.#leeway >= exp) throw expired(exp, now, this.#leeway);
     if (exp - iat > MAX_ACCESS_TOKEN_LIFETIME_SECONDS) {
       throw fail(
@@ -317,6 +324,19 @@ function signatureVerifies(key: KeyObject, parts: CompactParts): boolean {
   } catch {
     return false;
   }
+}
+
+function notNumericDate(claim: string): MeshError {
+  return fail('TOKEN_MALFORMED', 'numeric-date', `${claim} must be a NumericDate (RFC 7519 §2)`, { claim });
+}
+
+function notYetValid(claim: 'iat' | 'nbf', value: number, now: number, leeway: number): MeshError {
+  return fail(
+    'TOKEN_NOT_YET_VALID',
+    `${claim}-future`,
+    `${claim} ${value} is in the future (now ${now}, leeway ${leeway} s)`,
+    { [claim]: value, now },
+  );
 }
 
 function tooLarge(bytes: number, maxBytes: number): MeshError {

@@ -4,7 +4,11 @@ import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'o
 import { type Clock, systemClock } from '../../common/clock.js';
 import type { KeyStore } from '../../common/stores/index.js';
 import { adapterFactory } from './adapter.js';
+import type { DelegationOptions } from './delegation.js';
+import { registerDelegationGrants } from './delegation-grants.js';
+import { withFederatedClients } from './federated-clients.js';
 import { handleInteraction } from './interactions.js';
+import { delegatedTokenClaims } from './jwt-bearer.js';
 import type { OidcStore, SubjectAttributes } from './oidc-store.js';
 import { errorPage } from './pages.js';
 import { oidcSigningJwks } from './signing-keys.js';
@@ -32,6 +36,8 @@ export interface CityProviderOptions {
   readonly clock?: Clock;
   /** Unexpected failures of the login/consent pages; the provider's own go to its `server_error` event. */
   readonly onError?: (err: unknown) => void;
+  /** Cross-city delegation grants (identity.md §8); off when absent. */
+  readonly delegation?: DelegationOptions;
 }
 
 export interface CityProvider {
@@ -81,12 +87,34 @@ function checkIssuer(issuer: string): void {
   }
 }
 
+/** What oidc-provider needs to issue a JWT access token for `indicator`. */
+function resourceServerInfo(resourceServers: CityProviderOptions['resourceServers'], indicator: string) {
+  const server = resourceServers[indicator];
+  if (server === undefined) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+  return {
+    scope: server.scope,
+    audience: indicator,
+    accessTokenTTL: Math.min(server.accessTokenTTL ?? TOKEN_TTL.accessToken, MAX_ACCESS_TOKEN_TTL),
+    accessTokenFormat: 'jwt' as const,
+    jwt: { sign: { alg: 'ES256' as const } },
+  };
+}
+
 function configuration(options: CityProviderOptions, jwks: Configuration['jwks'], cookieKey: string): Configuration {
-  const { store, city, resourceServers, issuer } = options;
+  const { store, city, resourceServers, issuer, delegation } = options;
   const clock = options.clock ?? systemClock;
   const resources = Object.keys(resourceServers);
+  const adapter = adapterFactory(store, clock);
   return {
-    adapter: adapterFactory(store, clock),
+    adapter:
+      delegation === undefined
+        ? adapter
+        : withFederatedClients(adapter, {
+            city,
+            metadata: delegation.metadata,
+            tokenExchange: delegation.tokenExchange !== undefined,
+            jwtBearer: delegation.jwtBearer !== undefined,
+          }),
     jwks,
     async findAccount(_ctx, sub) {
       const account = await store.accountById(sub);
@@ -103,8 +131,10 @@ function configuration(options: CityProviderOptions, jwks: Configuration['jwks']
     },
     // Access tokens are for resource servers only (no userinfo), so the ID token carries the scope's claims.
     conformIdTokenClaims: false,
-    // Every client proves possession of a registered key; `none` and secrets are not configurable at all.
-    clientAuthMethods: ['private_key_jwt'],
+    // Every client proves possession of a registered key; secrets are not configurable at all.
+    // `none` exists only with the JWT-bearer grant, for apps of other cities, which prove the
+    // key their home city bound into the exchange grant instead (identity.md §8.2).
+    clientAuthMethods: delegation?.jwtBearer ? ['private_key_jwt', 'none'] : ['private_key_jwt'],
     clientDefaults: {
       grant_types: ['client_credentials'],
       response_types: [],
@@ -142,20 +172,13 @@ function configuration(options: CityProviderOptions, jwks: Configuration['jwks']
         // No `resource` and only one API here: that one. Otherwise the client must choose.
         defaultResource: (_ctx, _client, oneOf) => oneOf ?? (resources.length === 1 ? resources[0] : undefined),
         useGrantedResource: () => true,
-        getResourceServerInfo(_ctx, indicator) {
-          const server = resourceServers[indicator];
-          if (server === undefined) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
-          return {
-            scope: server.scope,
-            audience: indicator,
-            accessTokenTTL: Math.min(server.accessTokenTTL ?? TOKEN_TTL.accessToken, MAX_ACCESS_TOKEN_TTL),
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'ES256' } },
-          };
-        },
+        getResourceServerInfo: (_ctx, indicator) => resourceServerInfo(resourceServers, indicator),
       },
     },
     async extraTokenClaims(_ctx: KoaContextWithOIDC, token) {
+      // A peer access token speaks for another city's subject: never a local account's claims.
+      const delegated = delegatedTokenClaims(token);
+      if (delegated !== undefined) return delegated;
       // Every access token names one resource server (RFC 9068, one `aud`); an unbound
       // token would be a bearer credential valid nowhere in particular, so none is issued.
       if (token.resourceServer === undefined) {
@@ -205,6 +228,15 @@ export async function createCityProvider(options: CityProviderOptions): Promise<
   const jwks = (await oidcSigningJwks(options.keys, clock)) as Configuration['jwks'];
   const cookieKey = await options.store.secret('cookie_key', () => randomBytes(32).toString('base64url'));
   const provider = new Provider(options.issuer, configuration(options, jwks, cookieKey));
+  if (options.delegation !== undefined) {
+    registerDelegationGrants(provider, options.delegation, {
+      issuer: options.issuer,
+      city: options.city,
+      clock,
+      signingJwks: jwks as { keys: Record<string, unknown>[] },
+      resourceInfo: (indicator) => resourceServerInfo(options.resourceServers, indicator),
+    });
+  }
   const callback = provider.callback();
   const interactionContext = {
     provider,

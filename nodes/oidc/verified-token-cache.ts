@@ -1,14 +1,14 @@
 /**
  * A bounded map of verified tokens, evicting with the CLOCK (second chance) policy over
  * insertion order: a hit only sets a flag, so hits cost one map lookup and no reordering
- * (an LRU's delete-and-reinsert on every hit is what would cost), while tokens used since
+ * (an LRU's delete-and-reinsert on every hit is what would cost), while entries used since
  * the last sweep survive it. An expired entry is dropped by the sweep whatever its flag.
  */
 export class VerifiedTokenCache<V> {
   readonly #max: number;
   readonly #entries = new Map<string, { value: V; expiresAt: number; used: boolean }>();
 
-  /** @param maxEntries most tokens kept; 0 keeps none */
+  /** @param maxEntries most entries kept; 0 keeps none */
   constructor(maxEntries: number) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 0) {
       throw new TypeError('maxEntries must be a non-negative integer');
@@ -20,23 +20,23 @@ export class VerifiedTokenCache<V> {
     return this.#entries.size;
   }
 
-  /** The value kept for `token`, marking it used; the caller still checks it is in date. */
-  get(token: string): V | undefined {
-    const entry = this.#entries.get(token);
+  /** The value kept for `key`, marking it used; the caller still checks it is in date. */
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     entry.used = true;
     return entry.value;
   }
 
-  /** Keeps `value` for `token` until `expiresAt` (seconds): later sweeps may drop it from then on. */
-  set(token: string, value: V, expiresAt: number, now: number): void {
+  /** Keeps `value` for `key` until `expiresAt` (seconds): later sweeps may drop it from then on. */
+  set(key: string, value: V, expiresAt: number, now: number): void {
     if (this.#max === 0) return;
-    if (!this.#entries.has(token) && this.#entries.size >= this.#max) this.#evict(now);
-    this.#entries.set(token, { value, expiresAt, used: false });
+    if (!this.#entries.has(key) && this.#entries.size >= this.#max) this.#evict(now);
+    this.#entries.set(key, { value, expiresAt, used: false });
   }
 
-  delete(token: string): void {
-    this.#entries.delete(token);
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   clear(): void {
@@ -50,12 +50,12 @@ export class VerifiedTokenCache<V> {
    */
   #evict(now: number): void {
     let budget = this.#entries.size * 2;
-    for (const [token, entry] of this.#entries) {
+    for (const [key, entry] of this.#entries) {
       if (budget-- === 0) break;
-      this.#entries.delete(token);
+      this.#entries.delete(key);
       if (entry.expiresAt > now && entry.used) {
         entry.used = false;
-        this.#entries.set(token, entry);
+        this.#entries.set(key, entry);
         continue;
       }
       return;

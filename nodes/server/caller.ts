@@ -3,10 +3,12 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
+import { formatSpiffeId } from '../../common/ids/index.js';
 import { findMember, verifyCertificatePath } from '../../trust-anchor/index.js';
 import { APPS_FILE, type RegisteredApp, readApps } from '../apps/app-registry.js';
 import { type PeerAuthContext, peerChainOf } from '../exchange/grpc-peer.js';
 import { type AuthenticatedPeer, authenticatePeer } from '../exchange/peer-auth.js';
+import type { AccessTokenVerifier } from '../oidc/access-token-verifier.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import type { TrustState } from '../trust/trust-state.js';
 
@@ -27,10 +29,20 @@ type VerifiedLeaf =
       readonly clientId: string;
     };
 
-/** Who made a call: another city's node (over mTLS), or an app of this city. */
+/**
+ * Who made a call: another city's node (over mTLS), or an app of this city, known by its
+ * X.509-SVID or by an access token of this city's OpenID Provider. `subject` is whom a
+ * token was issued to (a person, or the app itself); absent for certificate callers.
+ */
 export type Caller =
   | { readonly kind: 'node'; readonly peer: AuthenticatedPeer }
-  | { readonly kind: 'app'; readonly spiffeId: string; readonly app: RegisteredApp };
+  | { readonly kind: 'app'; readonly spiffeId: string; readonly app: RegisteredApp; readonly subject?: string };
+
+/** What a call offers to authenticate it: its TLS peer and its request metadata. */
+export interface CallCredentials {
+  getAuthContext(): PeerAuthContext;
+  readonly metadata?: { get(key: string): unknown[] };
+}
 
 /**
  * Identifies the caller of every gRPC call from its client certificate. Nodes are held
@@ -43,11 +55,20 @@ export class CallerAuthenticator {
   readonly #trust: TrustState;
   readonly #rootPem: string;
   readonly #clock: Clock;
+  readonly #tokens: AccessTokenVerifier | undefined;
   #apps: { mtimeMs: number; byId: Map<string, RegisteredApp> } = { mtimeMs: -1, byId: new Map() };
   /** Leaves already verified, by DER (base64), valid for one metadata version. */
   readonly #verified = new Map<string, VerifiedLeaf>();
 
-  constructor(dir: string, identity: NodeIdentity, trust: TrustState, rootPem: string, clock: Clock) {
+  constructor(
+    dir: string,
+    identity: NodeIdentity,
+    trust: TrustState,
+    rootPem: string,
+    clock: Clock,
+    tokens?: AccessTokenVerifier,
+  ) {
+    this.#tokens = tokens;
     this.#dir = dir;
     this.#identity = identity;
     this.#trust = trust;
@@ -55,12 +76,10 @@ export class CallerAuthenticator {
     this.#clock = clock;
   }
 
-  authenticate(call: { getAuthContext(): PeerAuthContext }): Caller {
+  authenticate(call: CallCredentials): Caller {
     const chain = peerChainOf(call.getAuthContext());
     const metadata = this.#trust.metadata;
-    if (chain.length === 0) {
-      throw new MeshError('CREDENTIALS_MISSING', 'the caller presented no client certificate', {});
-    }
+    if (chain.length === 0) return this.#tokenCaller(call);
     const nowMs = this.#clock.nowMs();
     const key = Buffer.from(chain[0]!).toString('base64');
     const known = this.#verified.get(key);
@@ -107,6 +126,49 @@ export class CallerAuthenticator {
     throw lastError instanceof MeshError
       ? lastError
       : new MeshError('CERTIFICATE_INVALID', 'the app certificate was not issued by a current CA of this city', {});
+  }
+
+  /**
+   * An app without a client certificate: it must carry an access token of this city's
+   * provider for this node's exchange API. Nodes never get here: they always use mTLS.
+   */
+  #tokenCaller(call: CallCredentials): Caller {
+    const values = call.metadata?.get('authorization') ?? [];
+    const value = values.length === 1 ? String(values[0]) : '';
+    if (this.#tokens === undefined || !value.startsWith('Bearer ')) {
+      throw new MeshError(
+        'CREDENTIALS_MISSING',
+        'the caller presented neither a client certificate nor an access token (`authorization: Bearer <at+jwt>`)',
+        {},
+      );
+    }
+    const claims = this.#tokens.verify(value.slice('Bearer '.length));
+    if (claims.cnf !== undefined) {
+      // A bound token used without checking its proof would be a bearer token again.
+      throw new MeshError(
+        'CREDENTIALS_MISSING',
+        'DPoP-bound access tokens need a DPoP proof, which gRPC calls do not carry yet; use a bearer token',
+        {
+          details: { rule: 'dpop' },
+        },
+      );
+    }
+    const spiffeId = formatSpiffeId({
+      cluster: this.#identity.cluster,
+      city: this.#identity.city,
+      kind: 'app',
+      name: claims.client_id,
+    });
+    const app: RegisteredApp = {
+      clientId: claims.client_id,
+      org: claims.org,
+      industry: claims.industry,
+      level: claims.level,
+      regionCode: claims.region,
+      roles: claims.roles,
+      registeredAt: new Date(claims.iat * 1000).toISOString(),
+    };
+    return { kind: 'app', spiffeId, app, subject: claims.sub };
   }
 
   #remember(key: string, entry: VerifiedLeaf): void {

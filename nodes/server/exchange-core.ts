@@ -226,8 +226,13 @@ export async function forward(
   const { token } = await issueExchangeGrant(
     deps.grants,
     {
-      sub: caller.spiffeId,
-      act: { sub: context.identity.spiffeId },
+      // RFC 8693 delegation: the person (or the app itself) the call is for, acted for by
+      // the app, acted for in turn by this node.
+      sub: caller.subject ?? caller.spiffeId,
+      act:
+        caller.subject === undefined || caller.subject === caller.spiffeId
+          ? { sub: context.identity.spiffeId }
+          : { sub: caller.spiffeId, act: { sub: context.identity.spiffeId } },
       city: context.identity.city,
       industry: app.industry,
       level: app.level,

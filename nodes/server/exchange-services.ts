@@ -7,7 +7,7 @@ import { DatasetServiceService } from '../../proto/gen/citymesh/v1/dataset_servi
 import { activeKey, signingKey } from '../../trust-anchor/index.js';
 import { AuditLog, ExchangeAudit, keyStoreSigner } from '../audit/index.js';
 import { createBackendInvoker } from '../catalog/index.js';
-import { federationKeySigner, MemoryReplayCache } from '../exchange/index.js';
+import { federationKeySigner } from '../exchange/index.js';
 import { InterimPolicy } from '../policy/interim-policy.js';
 import type { ExchangeDeps } from './exchange-core.js';
 import type { NodeContext } from './node-runtime.js';
@@ -40,7 +40,7 @@ export async function openExchange(context: NodeContext): Promise<Exchange> {
     evidence,
     policy: new InterimPolicy(context.dir, context.identity.city),
     grants: federationKeySigner(context.identity.spiffeId, signingKey(federation)),
-    replay: new MemoryReplayCache(),
+    replay: context.replay,
     close: () => audit.close(),
   };
 }

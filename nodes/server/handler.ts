@@ -1,8 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { toServiceError } from '../../common/errors/grpc.js';
 import type { Logger } from '../../common/logger.js';
-import type { PeerAuthContext } from '../exchange/grpc-peer.js';
-import type { Caller, CallerAuthenticator } from './caller.js';
+import type { CallCredentials, Caller, CallerAuthenticator } from './caller.js';
 
 /** What every handler gets besides its request. */
 export interface HandlerDeps {
@@ -33,7 +32,7 @@ function answer<Res>(
 ): void {
   let caller: Caller;
   try {
-    caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
+    caller = deps.callers.authenticate(call as unknown as CallCredentials);
   } catch (err) {
     callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
     return;
@@ -53,7 +52,7 @@ export function serverStream<Req, Res>(
   return (call) => {
     let caller: Caller;
     try {
-      caller = deps.callers.authenticate(call as unknown as { getAuthContext(): PeerAuthContext });
+      caller = deps.callers.authenticate(call as unknown as CallCredentials);
     } catch (err) {
       failStream(
         call,

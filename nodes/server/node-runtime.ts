@@ -6,8 +6,11 @@ import { type Logger, silentLogger } from '../../common/logger.js';
 import type { Stores } from '../../common/stores/index.js';
 import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js';
 import { openSqliteStores } from '../../stores/index.js';
+import { activeKey, type JwkSet, keysWith, publishedJwk, signingKey } from '../../trust-anchor/index.js';
+import { federationKeySigner, MemoryReplayCache, type ReplayCache } from '../exchange/index.js';
 import { startNodeHttps } from '../http/node-https.js';
-import { createCityProvider, openNodeOidcStore } from '../oidc/index.js';
+import { AccessTokenVerifier } from '../oidc/access-token-verifier.js';
+import { createCityProvider, oidcSigningJwks, openNodeOidcStore } from '../oidc/index.js';
 import { cityCaDue, renewCityCa } from '../trust/city-ca-renewal.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import { nodePath, readNodeFile } from '../trust/node-files.js';
@@ -39,6 +42,7 @@ export interface NodeContext {
   readonly dialer: PeerDialer;
   readonly callers: CallerAuthenticator;
   readonly live: LiveFacts;
+  readonly replay: ReplayCache;
 }
 
 /** Adds the exchange services to the server; given by the caller so this file stays small. */
@@ -111,8 +115,23 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     const tls = await NodeTlsIdentity.load(dir, stores.keys, clock, lifetime());
     const dialer = new PeerDialer(tls, trust, clock);
     closers.push(() => dialer.close());
-    const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock);
-    const context: NodeContext = { dir, identity, trust, stores, clock, log, tls, dialer, callers, live };
+    // The provider's signing key exists before the provider does, so the gRPC layer can
+    // verify the access tokens it will issue.
+    await oidcSigningJwks(stores.keys, clock);
+    const oidcKeys = { keys: (await keysWith(stores.keys, 'oidc', 'active')).map(publishedJwk) } as JwkSet;
+    const tokens = new AccessTokenVerifier({
+      issuer: identity.entityId,
+      city: identity.city,
+      audience: exchangeResource(identity.entityId),
+      keys: () => oidcKeys,
+      metadata: () => trust.metadata,
+      clock,
+    });
+    const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock, tokens);
+    // One replay cache for exchange grants, whether a node forwards them or an app trades
+    // them for a peer access token: each grant is usable once across both paths.
+    const replay = new MemoryReplayCache();
+    const context: NodeContext = { dir, identity, trust, stores, clock, log, tls, dialer, callers, live, replay };
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
     const health = new HealthImplementation({ '': 'SERVING', 'citymesh.v1.NodeService': 'SERVING' });
@@ -132,7 +151,10 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     updateHealth();
 
     const port = options.port ?? Number(identity.grpcEndpoint.split(':').at(-1));
-    const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, true);
+    // Client certificates are asked for but not required at the TLS layer: apps may come
+    // with an access token instead. Every call is authenticated by `CallerAuthenticator`,
+    // and nodes are always held to mTLS there.
+    const credentials = grpc.experimental.createCertificateProviderServerCredentials(tls, tls, false);
     const bound = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${options.host ?? '127.0.0.1'}:${port}`, credentials, (err, p) =>
         err ? reject(err) : resolve(p),
@@ -172,6 +194,13 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         store: oidcStore,
         resourceServers: { [exchangeResource(identity.entityId)]: { scope: 'exchange' } },
         clock,
+        delegation: {
+          metadata: () => trust.metadata,
+          tokenExchange: {
+            signer: federationKeySigner(identity.spiffeId, signingKey(await activeKey(stores.keys, 'federation'))),
+          },
+          jwtBearer: { replay },
+        },
         onError: (err) => log.error({ event: 'oidc.error', err: errorText(err) }, 'login page failed'),
       });
       oidc.provider.on('server_error', (_ctx: unknown, err: unknown) =>

@@ -305,6 +305,21 @@ describe('RFC 8725 battery', () => {
     expectRefused(() => v.verify(`${notUtf8}.${p}.${s}`), 'TOKEN_MALFORMED', 'header-json');
   });
 
+  it('odd keys in the set fail only the tokens naming them: duplicate kid, use enc, wrong curve', () => {
+    const real = jwks.keys[0]!;
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' });
+    const cases: [JwkSet, string, string][] = [
+      [{ keys: [real, { ...real }] }, 'TOKEN_KEY_UNKNOWN', 'kid-ambiguous'],
+      [{ keys: [{ ...real, use: 'enc' }] }, 'TOKEN_KEY_UNKNOWN', 'key-use'],
+      [{ keys: [{ ...p384, kid: signer.kid }] }, 'TOKEN_ALG_NOT_ALLOWED', 'key-alg-mismatch'],
+    ];
+    for (const [keys, code, rule] of cases) {
+      expectRefused(() => verifier({ keys: () => keys }).verify(token), code, rule);
+    }
+    const other = { ...real, kid: 'other', use: 'enc' };
+    expect(verifier({ keys: () => ({ keys: [other, real] }) }).verify(token).sub).toBe('planner');
+  });
+
   it('property: any single-byte change of a valid token is refused', () => {
     const v = verifier();
     expect(v.verify(token).sub).toBe('planner');

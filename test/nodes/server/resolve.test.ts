@@ -188,6 +188,26 @@ describe("the city's OpenID Provider on the node's HTTPS listener", () => {
       });
       // The federation endpoint is still served beside the provider.
       expect((await fetchText(`${entityId}/.well-known/openid-federation`, t.rootPem)).status).toBe(200);
+
+      // The token opens the node's gRPC API to an app without a client certificate.
+      const grpc = await import('@grpc/grpc-js');
+      const { NodeServiceClient } = await import('../../../proto/gen/citymesh/v1/node_service.js');
+      const { unaryCall } = await import('../../../nodes/index.js');
+      const status = (token: string | undefined) => {
+        const metadata = new grpc.Metadata();
+        if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+        const stub = new NodeServiceClient(
+          node.context.identity.grpcEndpoint,
+          grpc.credentials.createSsl(Buffer.from(t.rootPem), null, null, { checkServerIdentity: () => undefined }),
+        );
+        return unaryCall<{ city: string }>((cb) => stub.getNodeStatus({}, metadata, cb)).finally(() => stub.close());
+      };
+      expect((await status(tokens.access_token)).city).toBe('beijing');
+      expect(await codeOf(status(undefined))).toBe('CREDENTIALS_MISSING');
+      const [h, p, sig] = tokens.access_token.split('.');
+      const forged = `${h}.${Buffer.from(JSON.stringify({ ...decodeJwt(tokens.access_token), roles: ['auditor'] })).toString('base64url')}.${sig}`;
+      expect(await codeOf(status(forged))).toBe('TOKEN_SIGNATURE_INVALID');
+      expect(p).toBeDefined();
     } finally {
       await agent.close();
     }
