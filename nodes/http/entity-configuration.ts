@@ -25,6 +25,8 @@ export async function cityEntityConfiguration(identity: NodeIdentity, keys: KeyS
     ...(await keysWith(keys, 'federation', 'active')),
     ...(await keysWith(keys, 'federation', 'next')),
   ];
+  const oidc = [...(await keysWith(keys, 'oidc', 'active')), ...(await keysWith(keys, 'oidc', 'next'))];
+  const base = identity.entityId.replace(/\/$/, '');
   return signEntityStatement(
     {
       iss: identity.entityId,
@@ -34,6 +36,17 @@ export async function cityEntityConfiguration(identity: NodeIdentity, keys: KeyS
       jwks: { keys: published.map(publishedJwk) },
       authority_hints: [identity.anchorEntityId],
       metadata: {
+        // The city's OpenID Provider, with the keys its access tokens are signed with, so a
+        // peer resolving the city through the anchor learns them from the trust chain.
+        openid_provider: {
+          issuer: identity.entityId,
+          authorization_endpoint: `${base}/auth`,
+          token_endpoint: `${base}/token`,
+          jwks_uri: `${base}/jwks`,
+          jwks: { keys: oidc.map(publishedJwk) },
+          token_endpoint_auth_methods_supported: ['private_key_jwt'],
+          token_endpoint_auth_signing_alg_values_supported: ['ES256', 'EdDSA'],
+        },
         [CITYMESH_NODE_ENTITY_TYPE]: {
           cluster: identity.cluster,
           city: identity.city,

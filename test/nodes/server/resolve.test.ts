@@ -99,6 +99,11 @@ describe("the anchor's resolve endpoint", () => {
     const claims = verified.payload as unknown as ResolveResponseClaims;
     expect(claims).toMatchObject({ iss: ANCHOR_ENTITY_ID, sub: entityId });
     expect(claims.trust_chain).toHaveLength(3);
+    // The city's OpenID Provider keys come with the chain, vouched for by the anchor.
+    const op = claims.metadata['openid_provider'] as { issuer: string; jwks: JwkSet } | undefined;
+    expect(op?.issuer).toBe(entityId);
+    expect(op?.jwks.keys.length).toBeGreaterThan(0);
+    expect(op?.jwks.keys.every((k) => !('d' in k))).toBe(true);
     const node = claims.metadata.citymesh_node!;
     expect(node).toMatchObject({ city: 'beijing', trust_domain: 'beijing.jjj.citymesh', https_endpoint: entityId });
     expect(node.ca_certificates.length).toBeGreaterThan(0);
