@@ -213,6 +213,43 @@ describe("the city's OpenID Provider on the node's HTTPS listener", () => {
       const forged = `${h}.${Buffer.from(JSON.stringify({ ...decodeJwt(tokens.access_token), roles: ['auditor'] })).toString('base64url')}.${sig}`;
       expect(await codeOf(status(forged))).toBe('TOKEN_SIGNATURE_INVALID');
       expect(p).toBeDefined();
+
+      // RFC 8725 attacks through the real gRPC layer, each refused with its own reason.
+      const claims = decodeJwt(tokens.access_token);
+      const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const header = decodeProtectedHeader(tokens.access_token);
+      const { SignJWT } = await import('jose');
+      const { activeKey, signingKey } = await import('../../../trust-anchor/index.js');
+      const oidcKey = signingKey(await activeKey(node.context.stores.keys, 'oidc'));
+      const resign = (payload: object, head: object = {}) =>
+        new SignJWT(payload as never)
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: oidcKey.kid, ...head })
+          .sign(oidcKey.privateKey, { crit: { 'x-citymesh-test': true } });
+      const now = Math.floor(Date.now() / 1000);
+      expect(await codeOf(status(`${b64({ ...header, alg: 'none' })}.${b64(claims)}.`))).toBe('TOKEN_ALG_NOT_ALLOWED');
+      expect(await codeOf(status(`${b64({ ...header, alg: 'NoNe' })}.${b64(claims)}.${sig}`))).toBe(
+        'TOKEN_ALG_NOT_ALLOWED',
+      );
+      expect(await codeOf(status(await resign({ ...claims, iat: now - 900, exp: now - 600 })))).toBe('TOKEN_EXPIRED');
+      expect(await codeOf(status(await resign({ ...claims, nbf: now + 600 })))).toBe('TOKEN_NOT_YET_VALID');
+      expect(await codeOf(status(await resign({ ...claims, iss: 'https://tianjin.example' })))).toBe(
+        'TOKEN_ISSUER_MISMATCH',
+      );
+      expect(await codeOf(status(await resign({ ...claims, aud: 'https://elsewhere.example/exchange' })))).toBe(
+        'TOKEN_AUDIENCE_MISMATCH',
+      );
+      expect(await codeOf(status(await resign(claims, { jku: 'https://evil.example/jwks' })))).toBe(
+        'TOKEN_HEADER_INJECTION',
+      );
+      expect(await codeOf(status(await resign(claims, { typ: 'JWT' })))).toBe('TOKEN_TYPE_MISMATCH');
+      expect(await codeOf(status(await resign(claims, { crit: ['x-citymesh-test'], 'x-citymesh-test': 1 })))).toBe(
+        'TOKEN_CRIT_UNSUPPORTED',
+      );
+      expect(await codeOf(status(await resign(claims, { kid: 'unknown-kid' })))).toBe('TOKEN_KEY_UNKNOWN');
+      expect(await codeOf(status(`${'a'.repeat(9000)}.${'b'.repeat(10)}.c`))).toBe('TOKEN_TOO_LARGE');
+      // The anchor revoked Beijing above; once the node holds that metadata its own tokens stop working.
+      await node.refresh();
+      expect(await codeOf(status(tokens.access_token))).toBe('CITY_REVOKED');
     } finally {
       await agent.close();
     }
