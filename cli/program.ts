@@ -15,6 +15,7 @@ import { registerErrorsCommand } from './commands/errors.js';
 import { registerGrantsCommands } from './commands/grants.js';
 import { registerIdsCommands } from './commands/ids.js';
 import { registerNodeCommands } from './commands/node.js';
+import { registerOidcCommands } from './commands/oidc.js';
 import { registerRegionsCommands } from './commands/regions.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStoreCommands } from './commands/store.js';
@@ -47,6 +48,7 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
   registerGrantsCommands(program, io);
   registerIdsCommands(program, io);
   registerNodeCommands(program, io);
+  registerOidcCommands(program, io);
   registerRegionsCommands(program, io);
   registerSimulateCommand(program, io, setExitCode);
   registerStoreCommands(program, io);

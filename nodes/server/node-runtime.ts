@@ -6,17 +6,15 @@ import { type Logger, silentLogger } from '../../common/logger.js';
 import type { Stores } from '../../common/stores/index.js';
 import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js';
 import { openSqliteStores } from '../../stores/index.js';
-import { activeKey, type JwkSet, keysWith, publishedJwk, signingKey } from '../../trust-anchor/index.js';
-import { federationKeySigner, MemoryReplayCache, type ReplayCache } from '../exchange/index.js';
+import { MemoryReplayCache, type ReplayCache } from '../exchange/index.js';
 import { startNodeHttps } from '../http/node-https.js';
-import { AccessTokenVerifier } from '../oidc/access-token-verifier.js';
-import { createCityProvider, oidcSigningJwks, openNodeOidcStore } from '../oidc/index.js';
 import { cityCaDue, renewCityCa } from '../trust/city-ca-renewal.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import { nodePath, readNodeFile } from '../trust/node-files.js';
 import { TrustState } from '../trust/trust-state.js';
 import { CallerAuthenticator } from './caller.js';
 import { unary } from './handler.js';
+import { startNodeOidc } from './node-oidc.js';
 import { type LiveFacts, nodeStatus } from './node-status.js';
 import { PeerDialer } from './peer-dialer.js';
 import { addReflection } from './reflection.js';
@@ -74,6 +72,8 @@ export interface RunningNode {
   refresh(): Promise<void>;
   /** Renews the SVID if past half its life (as the timer does, every minute); never throws. */
   renewCertificate(): Promise<boolean>;
+  /** Picks up a rotated OIDC key set now (the refresh timer does it too). */
+  reloadOidc(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -115,22 +115,12 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     const tls = await NodeTlsIdentity.load(dir, stores.keys, clock, lifetime());
     const dialer = new PeerDialer(tls, trust, clock);
     closers.push(() => dialer.close());
-    // The provider's signing key exists before the provider does, so the gRPC layer can
-    // verify the access tokens it will issue.
-    await oidcSigningJwks(stores.keys, clock);
-    const oidcKeys = { keys: (await keysWith(stores.keys, 'oidc', 'active')).map(publishedJwk) } as JwkSet;
-    const tokens = new AccessTokenVerifier({
-      issuer: identity.entityId,
-      city: identity.city,
-      audience: exchangeResource(identity.entityId),
-      keys: () => oidcKeys,
-      metadata: () => trust.metadata,
-      clock,
-    });
-    const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock, tokens);
     // One replay cache for exchange grants, whether a node forwards them or an app trades
     // them for a peer access token: each grant is usable once across both paths.
     const replay = new MemoryReplayCache();
+    const oidc = await startNodeOidc({ dir, identity, stores, trust, clock, log, replay });
+    closers.push(() => oidc.close());
+    const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock, oidc.tokens);
     const context: NodeContext = { dir, identity, trust, stores, clock, log, tls, dialer, callers, live, replay };
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
@@ -185,27 +175,6 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     let httpsUrl: string | undefined;
     if (options.httpsPort !== false) {
       const entity = new URL(identity.entityId);
-      const oidcStore = openNodeOidcStore(dir);
-      closers.push(() => oidcStore.close());
-      const oidc = await createCityProvider({
-        issuer: identity.entityId,
-        city: identity.city,
-        keys: stores.keys,
-        store: oidcStore,
-        resourceServers: { [exchangeResource(identity.entityId)]: { scope: 'exchange' } },
-        clock,
-        delegation: {
-          metadata: () => trust.metadata,
-          tokenExchange: {
-            signer: federationKeySigner(identity.spiffeId, signingKey(await activeKey(stores.keys, 'federation'))),
-          },
-          jwtBearer: { replay },
-        },
-        onError: (err) => log.error({ event: 'oidc.error', err: errorText(err) }, 'login page failed'),
-      });
-      oidc.provider.on('server_error', (_ctx: unknown, err: unknown) =>
-        log.error({ event: 'oidc.server_error', err: errorText(err) }, 'OpenID Provider failed'),
-      );
       const https = await startNodeHttps(
         context,
         options.host ?? '127.0.0.1',
@@ -217,7 +186,14 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     }
 
     const timers = [
-      setInterval(() => void refresh().then(updateHealth), options.refreshIntervalMs ?? 30_000),
+      setInterval(() => {
+        void refresh().then(updateHealth);
+        oidc
+          .reload()
+          .catch((err: unknown) =>
+            log.error({ event: 'oidc.reload_failed', err: errorText(err) }, 'OIDC reload failed'),
+          );
+      }, options.refreshIntervalMs ?? 30_000),
       setInterval(() => {
         updateHealth();
         void renew();
@@ -242,6 +218,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         updateHealth();
       },
       renewCertificate: renew,
+      reloadOidc: () => oidc.reload(),
       stop: () => closeAll(closers),
     };
   } catch (err) {
@@ -269,7 +246,4 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The resource indicator of the node's exchange API: the audience of its access tokens. */
-export function exchangeResource(entityId: string): string {
-  return `${entityId.replace(/\/$/, '')}/exchange`;
-}
+export { exchangeResource } from './node-oidc.js';
