@@ -9,13 +9,14 @@ export const CLI = HERE.includes(`${sep}dist${sep}`)
   ? resolve(HERE, '../cli/main.js')
   : resolve(HERE, '../dist/cli/main.js');
 
-/** Runs `citymesh <args>` as its own process to completion. */
+/** Runs `citymesh <args>` as its own process to completion; killed after `timeoutMs`. */
 export function cliResult(
   args: readonly string[],
   cwd: string,
+  timeoutMs = 60_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, timeout: timeoutMs }, (err, stdout, stderr) => {
       done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });

@@ -8,7 +8,9 @@ import { findMember, verifyCertificatePath } from '../../trust-anchor/index.js';
 import { APPS_FILE, type RegisteredApp, readApps } from '../apps/app-registry.js';
 import { type PeerAuthContext, peerChainOf } from '../exchange/grpc-peer.js';
 import { type AuthenticatedPeer, authenticatePeer } from '../exchange/peer-auth.js';
+import { MemoryReplayCache, type ReplayCache } from '../exchange/replay-cache.js';
 import type { AccessTokenVerifier } from '../oidc/access-token-verifier.js';
+import { verifyGrpcDpopProof } from '../oidc/dpop-proof-grpc.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import type { TrustState } from '../trust/trust-state.js';
 
@@ -42,6 +44,8 @@ export type Caller =
 export interface CallCredentials {
   getAuthContext(): PeerAuthContext;
   readonly metadata?: { get(key: string): unknown[] };
+  /** `/<package.Service>/<Method>`, what a DPoP proof's `htu` names. */
+  getPath?(): string;
 }
 
 /**
@@ -56,6 +60,7 @@ export class CallerAuthenticator {
   readonly #rootPem: string;
   readonly #clock: Clock;
   readonly #tokens: AccessTokenVerifier | undefined;
+  readonly #replay: ReplayCache;
   #apps: { mtimeMs: number; byId: Map<string, RegisteredApp> } = { mtimeMs: -1, byId: new Map() };
   /** Leaves already verified, by DER (base64), valid for one metadata version. */
   readonly #verified = new Map<string, VerifiedLeaf>();
@@ -67,8 +72,10 @@ export class CallerAuthenticator {
     rootPem: string,
     clock: Clock,
     tokens?: AccessTokenVerifier,
+    replay: ReplayCache = new MemoryReplayCache(),
   ) {
     this.#tokens = tokens;
+    this.#replay = replay;
     this.#dir = dir;
     this.#identity = identity;
     this.#trust = trust;
@@ -76,7 +83,7 @@ export class CallerAuthenticator {
     this.#clock = clock;
   }
 
-  authenticate(call: CallCredentials): Caller {
+  authenticate(call: CallCredentials): Caller | Promise<Caller> {
     const chain = peerChainOf(call.getAuthContext());
     const metadata = this.#trust.metadata;
     if (chain.length === 0) return this.#tokenCaller(call);
@@ -132,26 +139,30 @@ export class CallerAuthenticator {
    * An app without a client certificate: it must carry an access token of this city's
    * provider for this node's exchange API. Nodes never get here: they always use mTLS.
    */
-  #tokenCaller(call: CallCredentials): Caller {
+  async #tokenCaller(call: CallCredentials): Promise<Caller> {
     const values = call.metadata?.get('authorization') ?? [];
     const value = values.length === 1 ? String(values[0]) : '';
-    if (this.#tokens === undefined || !value.startsWith('Bearer ')) {
+    const scheme = value.startsWith('Bearer ') ? 'Bearer' : value.startsWith('DPoP ') ? 'DPoP' : undefined;
+    if (this.#tokens === undefined || scheme === undefined) {
       throw new MeshError(
         'CREDENTIALS_MISSING',
-        'the caller presented neither a client certificate nor an access token (`authorization: Bearer <at+jwt>`)',
+        'the caller presented neither a client certificate nor an access token (`authorization: Bearer|DPoP <at+jwt>`)',
         {},
       );
     }
-    const claims = this.#tokens.verify(value.slice('Bearer '.length));
+    const accessToken = value.slice(scheme.length + 1);
+    const claims = this.#tokens.verify(accessToken);
     if (claims.cnf !== undefined) {
-      // A bound token used without checking its proof would be a bearer token again.
-      throw new MeshError(
-        'CREDENTIALS_MISSING',
-        'DPoP-bound access tokens need a DPoP proof, which gRPC calls do not carry yet; use a bearer token',
-        {
-          details: { rule: 'dpop' },
-        },
-      );
+      // A bound token is only as good as the proof of its key on this very call.
+      const proofs = call.metadata?.get('dpop') ?? [];
+      await verifyGrpcDpopProof({
+        proof: proofs.length === 1 ? String(proofs[0]) : undefined,
+        accessToken,
+        jkt: claims.cnf.jkt,
+        htu: `https://${this.#identity.grpcEndpoint}${call.getPath?.() ?? ''}`,
+        now: this.#clock.now(),
+        replay: this.#replay,
+      });
     }
     const spiffeId = formatSpiffeId({
       cluster: this.#identity.cluster,

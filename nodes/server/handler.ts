@@ -30,17 +30,19 @@ function answer<Res>(
   callback: grpc.sendUnaryData<Res>,
   run: (caller: Caller) => Promise<Res>,
 ): void {
-  let caller: Caller;
-  try {
-    caller = deps.callers.authenticate(call as unknown as CallCredentials);
-  } catch (err) {
-    callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')));
-    return;
-  }
-  run(caller).then(
-    (response) => callback(null, response),
-    (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'call failed'))),
+  authenticated(deps, call).then(
+    (caller) =>
+      run(caller).then(
+        (response) => callback(null, response),
+        (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'call failed'))),
+      ),
+    (err: unknown) => callback(toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed'))),
   );
+}
+
+/** The caller, or the failure to authenticate it, as a promise (token checks may be async). */
+async function authenticated(deps: HandlerDeps, call: object): Promise<Caller> {
+  return deps.callers.authenticate(call as unknown as CallCredentials);
 }
 
 /** Wraps a server-streaming handler the same way; the handler writes and the wrapper ends. */
@@ -50,22 +52,20 @@ export function serverStream<Req, Res>(
   handle: (request: Req, caller: Caller, call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
-    let caller: Caller;
-    try {
-      caller = deps.callers.authenticate(call as unknown as CallCredentials);
-    } catch (err) {
-      failStream(
-        call,
-        toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')),
-      );
-      return;
-    }
-    handle(call.request, caller, call).then(
-      () => call.end(),
+    authenticated(deps, call).then(
+      (caller) =>
+        handle(call.request, caller, call).then(
+          () => call.end(),
+          (err: unknown) =>
+            failStream(
+              call,
+              toServiceError(err, (e) => deps.log.error({ err: e, method }, 'stream failed')),
+            ),
+        ),
       (err: unknown) =>
         failStream(
           call,
-          toServiceError(err, (e) => deps.log.error({ err: e, method }, 'stream failed')),
+          toServiceError(err, (e) => deps.log.error({ err: e, method }, 'authentication failed')),
         ),
     );
   };

@@ -120,7 +120,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     const replay = new MemoryReplayCache();
     const oidc = await startNodeOidc({ dir, identity, stores, trust, clock, log, replay });
     closers.push(() => oidc.close());
-    const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock, oidc.tokens);
+    const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock, oidc.tokens, replay);
     const context: NodeContext = { dir, identity, trust, stores, clock, log, tls, dialer, callers, live, replay };
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });

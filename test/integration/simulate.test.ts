@@ -14,6 +14,8 @@ describe('citymesh simulate (npm start)', () => {
     const r = await citymesh(
       ['simulate', '--cities', '2', '--work-dir', 'cluster', '--base-port', String(port), '--report', 'report.json'],
       work,
+      // A whole cluster of processes on 2 shared cores in CI: give it room.
+      220_000,
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8'));
