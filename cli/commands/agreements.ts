@@ -1,26 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type Clock, systemClock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/index.js';
-import type { Agreement, AgreementState } from '../../common/stores/index.js';
+import { AGREEMENT_STATES, type Agreement, type AgreementState } from '../../common/stores/index.js';
 import { AgreementBook } from '../../nodes/agreements/index.js';
 import { AuditLog, keyStoreSigner } from '../../nodes/audit/index.js';
-import { type NodeIdentity, nodePath } from '../../nodes/index.js';
-import { openSqliteStores } from '../../stores/index.js';
 import { type CliIo, printJson } from '../io.js';
+import { openNodeFolder } from '../node-folder.js';
 
-const STATES: readonly AgreementState[] = [
-  'REQUESTED',
-  'OFFERED',
-  'ACCEPTED',
-  'AGREED',
-  'VERIFIED',
-  'FINALIZED',
-  'TERMINATED',
-  'EXPIRED',
-];
+const STATES = AGREEMENT_STATES;
 
 /**
  * Opens the node's store and a second audit log on it (the node may be running: SQLite
@@ -31,15 +20,7 @@ const STATES: readonly AgreementState[] = [
  * later try to sign a different one at the same sequence and be refused.
  */
 async function withBook<T>(dir: string, clock: Clock, body: (book: AgreementBook) => Promise<T>): Promise<T> {
-  const identityPath = nodePath(dir, 'identity');
-  const storePath = nodePath(dir, 'store');
-  if (!existsSync(identityPath) || !existsSync(storePath)) {
-    throw new MeshError('INVALID_CONFIG', `${dir} holds no joined node (no identity.json or node.db)`, {
-      details: { field: 'dir' },
-    });
-  }
-  const identity = JSON.parse(readFileSync(identityPath, 'utf8')) as NodeIdentity;
-  const stores = openSqliteStores(storePath);
+  const { identity, stores } = openNodeFolder(dir);
   try {
     const audit = await AuditLog.open({
       store: stores.audit,

@@ -16,22 +16,13 @@ import {
   verifyAuditExport,
   writeAuditExport,
 } from '../../nodes/audit/index.js';
-import { type NodeIdentity, nodePath } from '../../nodes/index.js';
-import { openSqliteStores } from '../../stores/index.js';
 import { type JwkSet, publishedJwk } from '../../trust-anchor/index.js';
 import { type CliIo, printJson } from '../io.js';
+import { openNodeFolder } from '../node-folder.js';
 
 /** Opens a joined node's folder: its store and who it is. */
 async function withNode<T>(dir: string, body: (stores: Stores, init: ExportInit) => Promise<T>): Promise<T> {
-  const identityPath = nodePath(dir, 'identity');
-  const storePath = nodePath(dir, 'store');
-  if (!existsSync(identityPath) || !existsSync(storePath)) {
-    throw new MeshError('INVALID_CONFIG', `${dir} holds no joined node (no identity.json or node.db)`, {
-      details: { field: 'dir' },
-    });
-  }
-  const identity = JSON.parse(readFileSync(identityPath, 'utf8')) as NodeIdentity;
-  const stores = openSqliteStores(storePath);
+  const { identity, stores } = openNodeFolder(dir);
   try {
     const page = await stores.keys.list({ purpose: 'federation' }, { pageSize: 1000 });
     // Retired keys stay: older checkpoints and receipts were signed with them.

@@ -11,6 +11,18 @@ export type AgreementState =
   | 'TERMINATED'
   | 'EXPIRED';
 
+/** Every {@link AgreementState}, in negotiation order. */
+export const AGREEMENT_STATES: readonly AgreementState[] = [
+  'REQUESTED',
+  'OFFERED',
+  'ACCEPTED',
+  'AGREED',
+  'VERIFIED',
+  'FINALIZED',
+  'TERMINATED',
+  'EXPIRED',
+];
+
 /** One step of an agreement's life. */
 export type AgreementTransition = {
   readonly from: AgreementState;

@@ -5,6 +5,9 @@
  */
 
 import type { AgreementStore } from './agreement-store.js';
+
+export { AGREEMENT_STATES } from './agreement-store.js';
+
 import type { AnchorStore } from './anchor-store.js';
 import type { AuditStore } from './audit-store.js';
 import type { CatalogStore } from './catalog-store.js';

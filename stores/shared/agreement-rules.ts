@@ -2,25 +2,16 @@ import { MeshError } from '../../common/errors/mesh-error.js';
 import type {
   Agreement,
   AgreementFilter,
-  AgreementState,
   NewAgreement,
   TransitionRequest,
 } from '../../common/stores/agreement-store.js';
+import { AGREEMENT_STATES } from '../../common/stores/agreement-store.js';
 import { clone } from './clone.js';
 import { sameContent } from './content-key.js';
 import { alreadyExists } from './errors.js';
 import { optionalDate, optionalText, requireDate, requireInteger, requireOneOf, requireText } from './validate.js';
 
-export const AGREEMENT_STATES: readonly AgreementState[] = [
-  'REQUESTED',
-  'OFFERED',
-  'ACCEPTED',
-  'AGREED',
-  'VERIFIED',
-  'FINALIZED',
-  'TERMINATED',
-  'EXPIRED',
-];
+export { AGREEMENT_STATES };
 
 /** The stored form of a new agreement: version 1, no history yet. */
 export function newAgreement(input: NewAgreement): Agreement {

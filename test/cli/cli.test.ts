@@ -2,23 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run } from '../../cli/program.js';
 import { renderErrorsMarkdown } from '../../common/errors/index.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = {
-    out: (s: string) => {
-      out += s;
-    },
-    err: (s: string) => {
-      err += s;
-    },
-  };
-  const code = await run(['node', 'citymesh', ...args], io);
-  return { code, out, err };
-}
+import { cli } from '../support/cli-in-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'citymesh-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,24 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../../cli/program.js';
 import { openSqliteStores } from '../../../stores/index.js';
+import { cli } from '../../support/cli-in-process.js';
 import { exchange, openNode } from './scenario.js';
 import { BEIJING, clock, makeNodeDir, newKey, type TestKey, TIANJIN } from './support.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(['node', 'citymesh', ...args], {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-  });
-  return { code, out, err };
-}
 
 const root = mkdtempSync(join(tmpdir(), 'citymesh-audit-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,26 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../../cli/program.js';
 import type { NodeIdentity } from '../../../nodes/index.js';
 import { nodePath } from '../../../nodes/index.js';
 import { type SampleFiles, writeSampleCatalog } from '../../../simulations/samples/index.js';
 import { openSqliteStores } from '../../../stores/index.js';
+import { cli } from '../../support/cli-in-process.js';
 import { tempDir } from './support.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(['node', 'citymesh', ...args], {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-  });
-  return { code, out, err };
-}
 
 const dir = tempDir();
 let samples: SampleFiles;

@@ -3,24 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../../cli/program.js';
 import { authenticate, openSqliteOidcStore } from '../../../nodes/oidc/index.js';
 import { openSqliteStores } from '../../../stores/index.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = {
-    out: (s: string) => {
-      out += s;
-    },
-    err: (s: string) => {
-      err += s;
-    },
-  };
-  const code = await run(['node', 'citymesh', ...args], io);
-  return { code, out, err };
-}
+import { cli } from '../../support/cli-in-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'citymesh-oidc-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

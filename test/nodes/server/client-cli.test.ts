@@ -1,21 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../../cli/program.js';
 import { addGrant } from '../../../nodes/index.js';
+import { cli } from '../../support/cli-in-process.js';
 import { startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(['node', 'citymesh', ...args], {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-  });
-  return { code, out, err };
-}
 
 let cluster: TestCluster;
 let appDir: string;
