@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { getCity } from '../common/ids/index.js';
 import { type AppClients, connectApp } from '../nodes/index.js';
-import { CLI, runCli } from '../simulations/processes.js';
+import { CLI, freePort, runCli } from '../simulations/processes.js';
 import { SAMPLE_DATASETS, writeSampleCatalog } from '../simulations/samples/index.js';
 
 const CLUSTER = 'jjj';
@@ -40,18 +39,6 @@ function stopProcess(child: ChildProcess): Promise<void> {
       resolve();
     });
     child.kill('SIGTERM');
-  });
-}
-
-/** A TCP port that was free a moment ago on loopback; a fixed range would collide with a simulation running alongside. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
   });
 }
 

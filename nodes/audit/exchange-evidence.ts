@@ -1,5 +1,4 @@
 import type { Clock } from '../../common/clock.js';
-import type { AuditStore } from '../../common/stores/audit-store.js';
 import type { JwkSet } from '../../trust-anchor/index.js';
 import type { AuditLog } from './audit-log.js';
 import { isReceiptInvalid, type ReceiptClaims, signReceipt, type VerifiedReceipt, verifyReceipt } from './receipt.js';
@@ -42,7 +41,6 @@ export interface ConsumedExchange extends ExchangeFacts {
 /** Options of {@link ExchangeAudit}. */
 export interface ExchangeAuditInit {
   readonly log: AuditLog;
-  readonly store: AuditStore;
   readonly signer: AuditSigner;
   readonly clock: Clock;
 }
@@ -52,7 +50,7 @@ export interface ExchangeAuditInit {
  * receipt naming that durable entry; the consumer verifies the receipt, then logs
  * `exchange.consumed` with the receipt inside the entry (so the receipt itself is covered
  * by the consumer's hash chain) under the same correlation id. Each side also indexes the
- * receipt in the store's receipt table.
+ * receipt in the store's receipt table, in the same transaction as the entry.
  */
 export class ExchangeAudit {
   readonly #init: ExchangeAuditInit;

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type JWTPayload, SignJWT } from 'jose';
-import { type ErrorDetails, MeshError } from '../../common/errors/mesh-error.js';
-import type { ErrorCode } from '../../common/errors/registry.js';
 import { parseResourceId, parseSpiffeId } from '../../common/ids/index.js';
 import {
   assertNotRevoked,
   type ClusterMetadataClaims,
   type FederationSigningKey,
+  fail,
   findNode,
   type Instant,
   toSeconds,
@@ -61,10 +60,6 @@ export type ExchangeGrantRequest = ExchangeGrantSubject & {
   readonly lifetimeSeconds?: number;
 };
 
-function refuse(code: ErrorCode, rule: string, message: string, details: ErrorDetails = {}, cause?: unknown) {
-  return new MeshError(code, message, { details: { rule, ...details }, ...(cause === undefined ? {} : { cause }) });
-}
-
 /**
  * Issues an exchange grant: checks the claims against the schema the verifier uses, then
  * signs them. The subject's `city` must be the issuer's: a node vouches only for its own.
@@ -78,7 +73,7 @@ export async function issueExchangeGrant(
 ): Promise<{ token: string; claims: ExchangeGrantClaims }> {
   const { lifetimeSeconds = DEFAULT_GRANT_LIFETIME_SECONDS, jti = randomUUID(), ...rest } = request;
   if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds > MAX_GRANT_LIFETIME_SECONDS) {
-    throw refuse(
+    throw fail(
       'MALFORMED_REQUEST',
       'lifetime',
       `lifetimeSeconds must be an integer from 1 to ${MAX_GRANT_LIFETIME_SECONDS}`,
@@ -89,7 +84,7 @@ export async function issueExchangeGrant(
   const claims: ExchangeGrantClaims = { ...rest, iss: signer.issuer, iat, exp: iat + lifetimeSeconds, jti };
   checkGrantShape(claims, 'MALFORMED_REQUEST');
   if (parseSpiffeId(claims.iss).city !== claims.city) {
-    throw refuse('MALFORMED_REQUEST', 'city', `a node of another city cannot vouch for a subject of ${claims.city}`, {
+    throw fail('MALFORMED_REQUEST', 'city', `a node of another city cannot vouch for a subject of ${claims.city}`, {
       claim: 'city',
     });
   }
@@ -162,7 +157,7 @@ export async function verifyExchangeGrant(
 
   const keyCity = grantKeys.cityOf.get(header.kid)!;
   if (keyCity !== presenterCity) {
-    throw refuse(
+    throw fail(
       'TOKEN_ISSUER_MISMATCH',
       'presenter-city',
       `the grant is signed by a key of ${keyCity} but was presented by a node of ${presenterCity}`,
@@ -172,14 +167,14 @@ export async function verifyExchangeGrant(
   assertNotRevoked(metadata, { city: keyCity, kid: header.kid });
 
   if (Array.isArray(payload.aud)) {
-    throw refuse('TOKEN_AUDIENCE_MISMATCH', 'single-audience', 'an exchange grant names exactly one audience', {
+    throw fail('TOKEN_AUDIENCE_MISMATCH', 'single-audience', 'an exchange grant names exactly one audience', {
       claim: 'aud',
     });
   }
   checkGrantShape(payload, 'TOKEN_MALFORMED');
   const claims = payload as ExchangeGrantClaims;
   if (claims.exp - claims.iat > MAX_GRANT_LIFETIME_SECONDS) {
-    throw refuse(
+    throw fail(
       'TOKEN_LIFETIME_EXCEEDED',
       'grant-lifetime',
       `the grant lives ${claims.exp - claims.iat} s; at most ${MAX_GRANT_LIFETIME_SECONDS} s are allowed`,
@@ -189,20 +184,20 @@ export async function verifyExchangeGrant(
 
   const iss = parseSpiffeId(claims.iss, 'iss');
   if (iss.city !== keyCity || iss.kind !== 'node') {
-    throw refuse('TOKEN_ISSUER_MISMATCH', 'iss', `iss ${iss.uri} is not a node of ${keyCity}, whose key signed it`, {
+    throw fail('TOKEN_ISSUER_MISMATCH', 'iss', `iss ${iss.uri} is not a node of ${keyCity}, whose key signed it`, {
       claim: 'iss',
     });
   }
   findNode(metadata, iss.uri);
   assertNotRevoked(metadata, { nodeSpiffeId: iss.uri });
   if (claims.city !== keyCity) {
-    throw refuse('TOKEN_ISSUER_MISMATCH', 'city', `a node of ${keyCity} cannot vouch for a subject of ${claims.city}`, {
+    throw fail('TOKEN_ISSUER_MISMATCH', 'city', `a node of ${keyCity} cannot vouch for a subject of ${claims.city}`, {
       claim: 'city',
     });
   }
 
   if (claims.aud !== audience) {
-    throw refuse('TOKEN_AUDIENCE_MISMATCH', 'aud', `the grant is for ${claims.aud}, not ${audience}`, {
+    throw fail('TOKEN_AUDIENCE_MISMATCH', 'aud', `the grant is for ${claims.aud}, not ${audience}`, {
       claim: 'aud',
       audience,
     });
@@ -210,7 +205,7 @@ export async function verifyExchangeGrant(
   const self = parseSpiffeId(audience, 'audience');
   const resource = parseResourceId(claims.resource, 'resource');
   if (resource.cluster !== self.cluster || resource.city !== self.city) {
-    throw refuse(
+    throw fail(
       'TOKEN_AUDIENCE_MISMATCH',
       'resource-city',
       `the grant is for ${resource.id}, which ${self.city} of ${self.cluster} does not own`,
@@ -220,7 +215,7 @@ export async function verifyExchangeGrant(
 
   // verifyJws refuses the grant once now >= exp + leeway: from then on the entry is not needed.
   if (!(await replay.firstUse(`${claims.iss} ${claims.jti}`, claims.exp + leeway, now))) {
-    throw refuse('TOKEN_REPLAYED', 'jti', `grant ${claims.jti} from ${claims.iss} was already used`, {
+    throw fail('TOKEN_REPLAYED', 'jti', `grant ${claims.jti} from ${claims.iss} was already used`, {
       claim: 'jti',
     });
   }

@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { type ErrorDetails, isMeshError, MeshError } from '../../common/errors/mesh-error.js';
+import { isMeshError } from '../../common/errors/mesh-error.js';
 import {
   assertNotRevoked,
   type ClusterMetadataClaims,
+  fail,
   findMember,
   findNode,
   type VerifiedCertificatePath,
@@ -39,16 +40,6 @@ export interface AuthenticatedPeer {
 
 const DEFAULT_LEEWAY_SECONDS = 60;
 const defaultCache = new PeerCache<AuthenticatedPeer>();
-
-function refuse(
-  code: MeshError['code'],
-  rule: string,
-  message: string,
-  details: ErrorDetails = {},
-  cause?: unknown,
-): MeshError {
-  return new MeshError(code, message, { details: { rule, ...details }, ...(cause === undefined ? {} : { cause }) });
-}
 
 function toPem(cert: string | Uint8Array): string {
   if (typeof cert === 'string') return cert;
@@ -98,7 +89,7 @@ function verifyPath(
       return { verified: verifyCertificatePath(base), issuerDer: undefined };
     } catch (err) {
       if (!(isMeshError(err) && err.details.rule === 'untrusted-root')) throw err;
-      throw refuse(
+      throw fail(
         'CERTIFICATE_INVALID',
         'issuer-not-current',
         `the client certificate was not issued by a current city CA of metadata version ${version}`,
@@ -158,12 +149,12 @@ export function authenticatePeer(
   options: AuthenticatePeerOptions,
 ): AuthenticatedPeer {
   if (!Array.isArray(chain) || chain.length === 0 || chain.some((c) => c === undefined || c.length === 0)) {
-    throw refuse('CREDENTIALS_MISSING', 'no-client-certificate', 'the peer presented no client certificate');
+    throw fail('CREDENTIALS_MISSING', 'no-client-certificate', 'the peer presented no client certificate');
   }
   const { metadata, rootPem } = options;
   const nowMs = options.now.getTime();
   if (metadata.exp * 1000 <= nowMs) {
-    throw refuse('METADATA_EXPIRED', 'expired', `cluster metadata version ${metadata.version} has expired`, {
+    throw fail('METADATA_EXPIRED', 'expired', `cluster metadata version ${metadata.version} has expired`, {
       version: metadata.version,
     });
   }
@@ -178,7 +169,7 @@ export function authenticatePeer(
   const member = findMember(metadata, verified.city);
   const issuer = cas.find((ca) => ca.city === member.city && issuerDer !== undefined && ca.der.equals(issuerDer));
   if (issuer === undefined) {
-    throw refuse(
+    throw fail(
       'CERTIFICATE_INVALID',
       'issuer-not-current',
       `${verified.spiffeId} was issued by a CA that is not one of ${member.city}'s current CAs in metadata version ${metadata.version}`,
@@ -187,7 +178,7 @@ export function authenticatePeer(
   }
   assertNotRevoked(metadata, { city: member.city });
   if (verified.trustDomain !== member.trust_domain) {
-    throw refuse(
+    throw fail(
       'PEER_IDENTITY_MISMATCH',
       'trust-domain',
       `${verified.spiffeId} is outside ${member.city}'s trust domain ${member.trust_domain}`,
@@ -195,7 +186,7 @@ export function authenticatePeer(
     );
   }
   if (verified.kind !== 'node') {
-    throw refuse('NOT_A_MEMBER', 'not-a-node', `${verified.spiffeId} is not a node; only nodes are peers`, {
+    throw fail('NOT_A_MEMBER', 'not-a-node', `${verified.spiffeId} is not a node; only nodes are peers`, {
       spiffeId: verified.spiffeId,
     });
   }

@@ -1,5 +1,5 @@
 import { REGION_LEVELS, type RegionLevel } from '../../common/ids/region-level.js';
-import { fail } from '../../trust-anchor/federation/failure.js';
+import { fail } from '../../trust-anchor/index.js';
 
 /** `typ` of RFC 9068 access tokens (RFC 9068 §2.1; `application/at+jwt` is the same type). */
 export const ACCESS_TOKEN_TYP = 'at+jwt';

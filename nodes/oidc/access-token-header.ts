@@ -1,5 +1,4 @@
-import { fail } from '../../trust-anchor/federation/failure.js';
-import { KEY_SUPPLYING_HEADERS } from '../../trust-anchor/index.js';
+import { fail, KEY_SUPPLYING_HEADERS } from '../../trust-anchor/index.js';
 import { ACCESS_TOKEN_TYP } from './access-token-claims.js';
 
 /** The only algorithm the city's provider signs access tokens with (identity.md §4). */

@@ -1,9 +1,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { MeshError } from '../../common/errors/mesh-error.js';
-import { fail } from '../../trust-anchor/federation/failure.js';
-import { assertKeyFits } from '../../trust-anchor/federation/jwks.js';
 import type { JwkSet } from '../../trust-anchor/index.js';
+import { assertKeyFits, fail } from '../../trust-anchor/index.js';
 
 /** A `kid` of the set: its imported key, or why it cannot verify (§6.1 rules 9–10), decided once. */
 export type KeyEntry = KeyObject | MeshError;

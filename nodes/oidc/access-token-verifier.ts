@@ -1,8 +1,13 @@
 import { type KeyObject, verify as verifySignature } from 'node:crypto';
 import { type Clock, systemClock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
-import { fail } from '../../trust-anchor/federation/failure.js';
-import { type ClusterMetadataClaims, findRevocation, type JwkSet, type Revocation } from '../../trust-anchor/index.js';
+import {
+  type ClusterMetadataClaims,
+  fail,
+  findRevocation,
+  type JwkSet,
+  type Revocation,
+} from '../../trust-anchor/index.js';
 import type { ReplayCache } from '../exchange/replay-cache.js';
 import { type AccessTokenClaims, accessTokenClaims } from './access-token-claims.js';
 import { checkAccessTokenHeader } from './access-token-header.js';

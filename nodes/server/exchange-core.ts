@@ -83,34 +83,12 @@ export async function authorizeExchange(
   input: { resource: string; action: PolicyAction; purpose: string; agreementId: string; method: string },
 ): Promise<AuthorizedExchange> {
   const { context } = deps;
-  const entry = await context.stores.catalog.get(stripVersion(input.resource), versionOf(input.resource));
-  let subject: ExchangeSubject;
-  let correlationId: string;
-  if (caller.kind === 'node') {
-    const claims = await verifyGrantFor(deps, call, caller, {
-      resource: input.resource,
-      action: input.action as GrantAction,
-      purpose: input.purpose,
-    });
-    subject = {
-      id: claims.sub,
-      city: claims.city,
-      industry: claims.industry,
-      level: claims.level,
-      consumerNodeId: caller.peer.spiffeId,
-      ...(claims.max_classification ? { grantMaxClassification: claims.max_classification } : {}),
-    };
-    correlationId = correlationOf(call);
-  } else {
-    subject = {
-      id: caller.spiffeId,
-      city: context.identity.city,
-      industry: caller.app.industry,
-      level: caller.app.level,
-      consumerNodeId: caller.spiffeId,
-    };
-    correlationId = randomUUID();
-  }
+  const entry = await catalogEntry(deps, input.resource);
+  const { subject, correlationId } = await identifyExchange(deps, call, caller, {
+    resource: input.resource,
+    action: input.action as GrantAction,
+    purpose: input.purpose,
+  });
   if (entry === undefined || ownerCity(entry.id) !== context.identity.city) {
     throw new MeshError('DATASET_NOT_FOUND', `${input.resource} is not published by ${context.identity.city}`, {
       details: { field: 'id' },
@@ -158,6 +136,49 @@ export async function authorizeExchange(
     policyVersion: decision.policyVersion,
     decisionRecorded: recorded.then(() => undefined),
   };
+}
+
+/**
+ * Who an exchange is for and under which correlation id: a peer node's grant for exactly
+ * this resource, action and purpose (its subject, its correlation header), or this city's
+ * app (its token's subject, when it came with one) under a fresh id.
+ */
+export async function identifyExchange(
+  deps: ExchangeDeps,
+  call: { metadata: grpc.Metadata },
+  caller: Caller,
+  expect: { resource: string; action: GrantAction; purpose: string },
+): Promise<{ subject: ExchangeSubject; correlationId: string }> {
+  if (caller.kind === 'node') {
+    const claims = await verifyGrantFor(deps, call, caller, expect);
+    return {
+      subject: {
+        id: claims.sub,
+        city: claims.city,
+        industry: claims.industry,
+        level: claims.level,
+        consumerNodeId: caller.peer.spiffeId,
+        ...(claims.max_classification ? { grantMaxClassification: claims.max_classification } : {}),
+      },
+      correlationId: correlationOf(call),
+    };
+  }
+  return {
+    subject: {
+      id: caller.subject ?? caller.spiffeId,
+      city: deps.context.identity.city,
+      industry: caller.app.industry,
+      level: caller.app.level,
+      consumerNodeId: caller.spiffeId,
+    },
+    correlationId: randomUUID(),
+  };
+}
+
+/** A catalog entry by `<id>[@version]` (without a version, the latest published). */
+export function catalogEntry(deps: ExchangeDeps, id: string): Promise<CatalogEntry | undefined> {
+  const at = id.indexOf('@');
+  return deps.context.stores.catalog.get(at < 0 ? id : id.slice(0, at), at < 0 ? undefined : id.slice(at + 1));
 }
 
 /** Provider side: records the served exchange durably and returns the receipt to send. */
@@ -361,16 +382,6 @@ export function correlationOf(call: { metadata: grpc.Metadata }): string {
     });
   }
   return value;
-}
-
-function stripVersion(id: string): string {
-  const at = id.indexOf('@');
-  return at < 0 ? id : id.slice(0, at);
-}
-
-function versionOf(id: string): string | undefined {
-  const at = id.indexOf('@');
-  return at < 0 ? undefined : id.slice(at + 1);
 }
 
 /**

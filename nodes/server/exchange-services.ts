@@ -8,7 +8,6 @@ import { activeKey, signingKey } from '../../trust-anchor/index.js';
 import { AuditLog, ExchangeAudit, keyStoreSigner } from '../audit/index.js';
 import { createBackendInvoker } from '../catalog/index.js';
 import { federationKeySigner } from '../exchange/index.js';
-import { InterimPolicy } from '../policy/interim-policy.js';
 import type { ExchangeDeps } from './exchange-core.js';
 import type { NodeContext } from './node-runtime.js';
 import { agreementService } from './services/agreement-service.js';
@@ -32,13 +31,13 @@ export async function openExchange(context: NodeContext): Promise<Exchange> {
     nodeId: context.identity.spiffeId,
     logger: context.log,
   });
-  const evidence = new ExchangeAudit({ log: audit, store: context.stores.audit, signer, clock: context.clock });
+  const evidence = new ExchangeAudit({ log: audit, signer, clock: context.clock });
   const federation = await activeKey(context.stores.keys, 'federation');
   return {
     context,
     audit,
     evidence,
-    policy: new InterimPolicy(context.dir, context.identity.city),
+    policy: context.policy,
     grants: federationKeySigner(context.identity.spiffeId, signingKey(federation)),
     replay: context.replay,
     close: () => audit.close(),

@@ -8,6 +8,7 @@ import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js'
 import { openSqliteStores } from '../../stores/index.js';
 import { MemoryReplayCache, type ReplayCache } from '../exchange/index.js';
 import { startNodeHttps } from '../http/node-https.js';
+import { InterimPolicy } from '../policy/interim-policy.js';
 import { cityCaDue, renewCityCa } from '../trust/city-ca-renewal.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import { nodePath, readNodeFile } from '../trust/node-files.js';
@@ -41,6 +42,8 @@ export interface NodeContext {
   readonly callers: CallerAuthenticator;
   readonly live: LiveFacts;
   readonly replay: ReplayCache;
+  /** The providing city's access decisions; its version is reported in status and audit. */
+  readonly policy: InterimPolicy;
 }
 
 /** Adds the exchange services to the server; given by the caller so this file stays small. */
@@ -121,14 +124,28 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     const oidc = await startNodeOidc({ dir, identity, stores, trust, clock, log, replay });
     closers.push(() => oidc.close());
     const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock, oidc.tokens, replay);
-    const context: NodeContext = { dir, identity, trust, stores, clock, log, tls, dialer, callers, live, replay };
+    const policy = new InterimPolicy(dir, identity.city);
+    const context: NodeContext = {
+      dir,
+      identity,
+      trust,
+      stores,
+      clock,
+      log,
+      tls,
+      dialer,
+      callers,
+      live,
+      replay,
+      policy,
+    };
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
     const health = new HealthImplementation({ '': 'SERVING', 'citymesh.v1.NodeService': 'SERVING' });
     health.addToServer(server);
     addReflection(server);
     server.addService(NodeServiceService, {
-      getNodeStatus: unary(context, 'GetNodeStatus', async () => nodeStatus(trust, tls, live, 'interim')),
+      getNodeStatus: unary(context, 'GetNodeStatus', async () => nodeStatus(trust, tls, live, policy.version)),
     });
     if (options.install) {
       const installed = await options.install(server, context);

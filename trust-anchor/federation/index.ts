@@ -22,8 +22,9 @@
  * @packageDocumentation
  */
 
+export { fail } from './failure.js';
 export { type Instant, toSeconds } from './instant.js';
-export { hasPrivateMembers, publicJwk, sameKeyMaterial } from './jwks.js';
+export { assertKeyFits, hasPrivateMembers, publicJwk, sameKeyMaterial } from './jwks.js';
 export { hostMatches, namingViolation } from './naming-constraints.js';
 export { assertNotRevoked, findMember, findNode, findRevocation, type RevocationQuery } from './revocation.js';
 export { signClusterMetadata, signEntityStatement, signHistoricalKeys, signResolveResponse } from './sign.js';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { MeshError } from '../../../common/errors/mesh-error.js';
 import type { Agreement } from '../../../common/stores/index.js';
@@ -10,9 +9,9 @@ import { type AgreementBook, autoApproval, needsAgreement, requestedExpiry } fro
 import type { ExchangeGrantClaims, GrantAction } from '../../exchange/index.js';
 import type { Caller } from '../caller.js';
 import {
-  correlationOf,
+  catalogEntry,
   type ExchangeDeps,
-  type ExchangeSubject,
+  identifyExchange,
   ownerCity,
   serveReceipt,
   verifyGrantFor,
@@ -49,9 +48,6 @@ export function notFound(id: string, city: string): MeshError {
   return new MeshError('AGREEMENT_NOT_FOUND', `${city} has no agreement ${id} you may see`, { details: { id } });
 }
 
-/** The grant check of agreement calls: the exchange's own, for the agreement's dataset. */
-export const verifyAgreementGrant = verifyGrantFor;
-
 /**
  * Provider side of RequestAgreement: the dataset is this city's and needs an agreement;
  * the request is recorded (REQUESTED) and the auto-approval rule may agree to it at once
@@ -67,38 +63,12 @@ export async function provideRequest(
 ): Promise<RequestAgreementResponse> {
   const { context } = deps;
   const own = context.identity.city;
-  let subject: ExchangeSubject;
-  let correlationId: string;
-  if (caller.kind === 'node') {
-    const claims = await verifyAgreementGrant(deps, call, caller, {
-      resource: request.entryId,
-      action: 'read',
-      purpose: request.purpose,
-    });
-    subject = {
-      id: claims.sub,
-      city: claims.city,
-      industry: claims.industry,
-      level: claims.level,
-      consumerNodeId: caller.peer.spiffeId,
-    };
-    correlationId = correlationOf(call);
-  } else {
-    const { app } = caller;
-    subject = {
-      id: caller.spiffeId,
-      city: own,
-      industry: app.industry,
-      level: app.level,
-      consumerNodeId: caller.spiffeId,
-    };
-    correlationId = randomUUID();
-  }
-  const at = request.entryId.indexOf('@');
-  const entry = await context.stores.catalog.get(
-    at < 0 ? request.entryId : request.entryId.slice(0, at),
-    at < 0 ? undefined : request.entryId.slice(at + 1),
-  );
+  const { subject, correlationId } = await identifyExchange(deps, call, caller, {
+    resource: request.entryId,
+    action: 'read',
+    purpose: request.purpose,
+  });
+  const entry = await catalogEntry(deps, request.entryId);
   if (entry === undefined || ownerCity(entry.id) !== own) {
     throw new MeshError('DATASET_NOT_FOUND', `${request.entryId} is not published by ${own}`, {
       details: { field: 'entry_id' },
@@ -159,7 +129,7 @@ export async function peerAgreement(
   if (agreement === undefined || agreement.providerCity !== own || agreement.consumerCity !== caller.peer.city) {
     throw notFound(id, own);
   }
-  const claims = await verifyAgreementGrant(deps, call, caller, {
+  const claims = await verifyGrantFor(deps, call, caller, {
     resource: agreement.datasetId,
     action,
     purpose: agreement.purpose,

@@ -35,7 +35,7 @@ export async function openNode(
     key,
     log,
     clock: c,
-    exchange: new ExchangeAudit({ log, store: stores.audit, signer: key.signer, clock: c }),
+    exchange: new ExchangeAudit({ log, signer: key.signer, clock: c }),
     exportNow: () => collectAuditExport(stores.audit, { nodeId: id, keys: key.jwks, now: c.now() }),
   };
 }

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ManualClock } from '../../../common/clock.js';
 import type { CatalogEntry } from '../../../common/stores/index.js';
@@ -13,19 +12,7 @@ import {
   startNode,
 } from '../../../nodes/index.js';
 import { cityEntityIdOf, startTestAnchor, TempDirs, type TestAnchor } from '../../support/anchor-harness.js';
-
-/** A free loopback port (the node binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+import { freePort } from '../../support/cli-process.js';
 
 export interface TestCity {
   readonly city: string;
@@ -154,3 +141,5 @@ export function outcomeOf(p: Promise<unknown>): Promise<string | undefined> {
     (e: { code?: string }) => e.code,
   );
 }
+
+export { freePort };

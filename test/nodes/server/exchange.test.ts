@@ -111,6 +111,21 @@ describe('cross-city exchange through the home node', () => {
     expect(await codeOf(fetch(tianjinApp, BUS, { purpose: '' }))).not.toBe('OK');
   });
 
+  it('reports the version of the policy in force, which a grant change moves', async () => {
+    const beijingApp = await cluster.app('beijing', 'status-reader');
+    const version = async () =>
+      (await call<{ policyVersion: string }>((cb) => beijingApp.node.getNodeStatus({}, cb))).policyVersion;
+    const before = await version();
+    expect(before).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    addGrant(cluster.cities.beijing!.dir, {
+      city: 'tangshan',
+      resource: 'jjj/beijing/transport-bureau/*',
+      actions: ['read'],
+      maxClassification: 'public',
+    });
+    expect(await version()).not.toBe(before);
+  });
+
   it('audits denials on the provider', async () => {
     const audit = cluster.cities.beijing!.node.context.stores.audit;
     const entries = await audit.range(1, 1000);

@@ -209,10 +209,9 @@ describe("the city's OpenID Provider on the node's HTTPS listener", () => {
       };
       expect((await status(tokens.access_token)).city).toBe('beijing');
       expect(await codeOf(status(undefined))).toBe('CREDENTIALS_MISSING');
-      const [h, p, sig] = tokens.access_token.split('.');
+      const [h, , sig] = tokens.access_token.split('.');
       const forged = `${h}.${Buffer.from(JSON.stringify({ ...decodeJwt(tokens.access_token), roles: ['auditor'] })).toString('base64url')}.${sig}`;
       expect(await codeOf(status(forged))).toBe('TOKEN_SIGNATURE_INVALID');
-      expect(p).toBeDefined();
 
       // RFC 8725 attacks through the real gRPC layer, each refused with its own reason.
       const claims = decodeJwt(tokens.access_token);
