@@ -35,6 +35,7 @@ export function registerClientsCommands(program: Command, io: CliIo): void {
     .option('--level <level>', 'administrative level; default: from the region code')
     .option('--role <role...>', 'roles, e.g. data-office', [])
     .option('--redirect-uri <uri...>', 'https redirect URIs: lets the app log people in (code + PKCE)', [])
+    .option('--cross-city', 'let the app obtain exchange grants to call other cities directly (token exchange)')
     .option('--id <clientId>', 'client id (a-z, 0-9, -); default: a random app-… id; an existing id is re-keyed')
     .action(
       async (opts: {
@@ -46,6 +47,7 @@ export function registerClientsCommands(program: Command, io: CliIo): void {
         level?: string;
         role: string[];
         redirectUri: string[];
+        crossCity?: boolean;
         id?: string;
       }) => {
         const store = openNodeOidcStore(resolve(opts.dir));
@@ -63,6 +65,7 @@ export function registerClientsCommands(program: Command, io: CliIo): void {
                 ...(opts.level ? { level: opts.level } : {}),
               },
               redirectUris: opts.redirectUri,
+              crossCity: opts.crossCity === true,
             },
             systemClock.now(),
           );

@@ -13,6 +13,7 @@ import { type AccessTokenClaims, accessTokenClaims } from './access-token-claims
 import { checkAccessTokenHeader } from './access-token-header.js';
 import { type ImportedKeys, importKeySet, keySetFingerprint } from './access-token-keys.js';
 import { type CompactParts, decodeJsonObject, splitCompact } from './compact-jws.js';
+import { isPeerTokenPayload, type PeerAccessTokenClaims, peerAccessTokenClaims } from './peer-token-claims.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Largest access token accepted; checked before anything is decoded. Real ones are ~1 KiB. */
@@ -54,12 +55,13 @@ export interface AccessTokenVerifierOptions {
   readonly cacheEntries?: number;
 }
 
+/** A verified token of either profile (identity.md §4 and §8.2). */
+export type VerifiedAccessToken =
+  | { readonly peer: false; readonly claims: AccessTokenClaims }
+  | { readonly peer: true; readonly claims: PeerAccessTokenClaims };
+
 /** A cached verification: the token, its claims, and the `kid` that verified them (for revocation). */
-interface Verified {
-  readonly token: string;
-  readonly claims: AccessTokenClaims;
-  readonly kid: string;
-}
+type Verified = VerifiedAccessToken & { readonly token: string; readonly kid: string };
 
 /** Header segments whose checks passed, kept per verifier: a city has a handful of keys. */
 const MAX_KNOWN_HEADERS = 64;
@@ -68,6 +70,7 @@ const MAX_KNOWN_HEADERS = 64;
 interface Trust {
   keys: ImportedKeys;
   version: number | undefined;
+  metadata: ClusterMetadataClaims | undefined;
   cityRevocation: Revocation | undefined;
   revokedKids: ReadonlySet<string>;
 }
@@ -131,6 +134,25 @@ export class AccessTokenVerifier {
    * @throws MeshError with the code of the first rule that fails (identity.md, "Access tokens at the gRPC layer")
    */
   verify(token: unknown): AccessTokenClaims {
+    const verified = this.verifyAny(token);
+    if (verified.peer) {
+      // A peer token is good for its one exchange at this node, never as a city token:
+      // it must not be exchanged onward nor stand for a local app.
+      throw fail(
+        'TOKEN_TYPE_MISMATCH',
+        'peer-token',
+        `this is a peer access token for an app of ${verified.claims.city}, not a token of ${this.#city}`,
+        { claim: 'exchange' },
+      );
+    }
+    return verified.claims;
+  }
+
+  /**
+   * {@link verify}, accepting peer access tokens too (identity.md §8.2): tokens this city's
+   * provider issued through the JWT-bearer grant to an app of another, unrevoked member city.
+   */
+  verifyAny(token: unknown): VerifiedAccessToken {
     if (typeof token !== 'string') throw fail('TOKEN_MALFORMED', 'type', 'a token must be a string');
     if (token.length > this.#maxBytes) throw tooLarge(token.length, this.#maxBytes);
     const trust = this.#currentTrust();
@@ -146,11 +168,11 @@ export class AccessTokenVerifier {
         throw expired(hit.claims.exp, now, this.#leeway);
       }
       this.#assertNotRevoked(trust, hit.kid);
-      return hit.claims;
+      return hit;
     }
     const verified = this.#verifyUncached(token, trust, now);
     this.#cache.set(signature, verified, verified.claims.exp + this.#leeway, now);
-    return verified.claims;
+    return verified;
   }
 
   /**
@@ -203,13 +225,40 @@ export class AccessTokenVerifier {
         audience: this.#audience,
       });
     }
+    if (isPeerTokenPayload(payload)) {
+      const claims = peerAccessTokenClaims(payload);
+      this.#assertPeerCity(trust, claims.city);
+      return { token, claims, kid, peer: true };
+    }
     const claims = accessTokenClaims(payload);
     if (claims.city !== this.#city) {
       throw fail('TOKEN_ISSUER_MISMATCH', 'city', `a token of ${this.#issuer} cannot speak for ${claims.city}`, {
         claim: 'city',
       });
     }
-    return { token, claims, kid };
+    return { token, claims, kid, peer: false };
+  }
+
+  /** A peer token's subject city: another current member, not revoked. */
+  #assertPeerCity(trust: Trust, city: string): void {
+    const metadata = trust.metadata;
+    if (metadata === undefined) {
+      throw fail('TOKEN_ISSUER_MISMATCH', 'peer-city', 'peer tokens are only accepted with the cluster metadata', {
+        claim: 'city',
+      });
+    }
+    if (city === this.#city || !metadata.members.some((m) => m.city === city)) {
+      throw fail('TOKEN_ISSUER_MISMATCH', 'peer-city', `a peer token must name another member city, not ${city}`, {
+        claim: 'city',
+      });
+    }
+    const revoked = findRevocation(metadata, 'city', city);
+    if (revoked !== undefined) {
+      throw fail('CITY_REVOKED', 'city-revoked', `city ${city} is revoked: ${revoked.reason}`, {
+        city,
+        version: revoked.version,
+      });
+    }
   }
 
   /**
@@ -299,7 +348,13 @@ export class AccessTokenVerifier {
       if (trust !== undefined && keySetFingerprint(set) === trust.keys.fingerprint) {
         trust.keys = { ...trust.keys, source: set };
       } else {
-        trust = { keys: importKeySet(set), version: undefined, cityRevocation: undefined, revokedKids: new Set() };
+        trust = {
+          keys: importKeySet(set),
+          version: undefined,
+          metadata: undefined,
+          cityRevocation: undefined,
+          revokedKids: new Set(),
+        };
         this.#trust = trust;
         this.#cache.clear();
         if (metadata !== undefined) this.#applyMetadata(trust, metadata);
@@ -315,6 +370,7 @@ export class AccessTokenVerifier {
 
   #applyMetadata(trust: Trust, metadata: ClusterMetadataClaims): void {
     trust.version = metadata.version;
+    trust.metadata = metadata;
     trust.cityRevocation = findRevocation(metadata, 'city', this.#city);
     trust.revokedKids = new Set(metadata.revocations.filter((r) => r.kind === 'key').map((r) => r.id));
   }

@@ -3,6 +3,7 @@ import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import type { PublicJwk } from '../../common/stores/index.js';
 import { type AttributesInput, parseAttributes } from './attributes.js';
+import { TOKEN_EXCHANGE_GRANT } from './delegation.js';
 import type { ClientRecord, OidcStore } from './oidc-store.js';
 
 const CLIENT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -18,6 +19,12 @@ export interface ClientRegistration {
   readonly attributes: AttributesInput;
   /** Present only for apps that log people in (authorization code + PKCE). */
   readonly redirectUris?: readonly string[];
+  /**
+   * The app may ask for exchange grants to call other cities' nodes directly (RFC 8693
+   * token exchange, identity.md §8.1). Off unless asked for: most apps reach other cities
+   * through their home node, which needs no grant of their own.
+   */
+  readonly crossCity?: boolean;
 }
 
 function refuse(message: string, field: string): never {
@@ -98,6 +105,7 @@ export async function registerClient(store: OidcStore, input: ClientRegistration
     alg: keys[0]!.alg,
     attributes: parseAttributes(input.attributes),
     redirectUris: (input.redirectUris ?? []).map(checkRedirectUri),
+    ...(input.crossCity === true ? { crossCity: true } : {}),
     createdAt: existing?.createdAt ?? now.toISOString(),
   };
   await store.putClient(record);
@@ -117,7 +125,10 @@ export function providerMetadata(client: ClientRecord): Record<string, unknown> 
     // algorithm under two names; their keystore holds only Ed25519 keys, so nothing else verifies.
     ...(client.alg === 'ES256' ? { token_endpoint_auth_signing_alg: 'ES256' } : {}),
     jwks: { keys: client.jwks.keys },
-    grant_types: login ? ['client_credentials', 'authorization_code', 'refresh_token'] : ['client_credentials'],
+    grant_types: [
+      ...(login ? ['client_credentials', 'authorization_code', 'refresh_token'] : ['client_credentials']),
+      ...(client.crossCity === true ? [TOKEN_EXCHANGE_GRANT] : []),
+    ],
     response_types: login ? ['code'] : [],
     redirect_uris: [...client.redirectUris],
     // The provider signs with ES256 only; without this every request fails (STACK-NOTES).

@@ -7,7 +7,7 @@ export interface FederatedClientsOptions {
   /** This city's name: its own apps are never federated clients. */
   readonly city: string;
   readonly metadata: () => ClusterMetadataClaims;
-  /** Registered apps may use the token exchange grant. */
+  /** Registered apps that opted in (`crossCity`) may use the token exchange grant. */
   readonly tokenExchange: boolean;
   /** Apps of other member cities are known, for the JWT-bearer grant only. */
   readonly jwtBearer: boolean;
@@ -62,9 +62,16 @@ export function withFederatedClients(Base: AdapterClass, options: FederatedClien
       const found = (await super.find(id)) ?? undefined;
       if (this.name !== 'Client') return found;
       if (found !== undefined) {
+        // Only apps registered with --cross-city list the grant; a provider without token
+        // exchange must not see it at all (it would refuse the client's metadata).
         return options.tokenExchange
-          ? { ...found, grant_types: [...((found.grant_types as string[] | undefined) ?? []), TOKEN_EXCHANGE_GRANT] }
-          : found;
+          ? found
+          : {
+              ...found,
+              grant_types: ((found.grant_types as string[] | undefined) ?? []).filter(
+                (g) => g !== TOKEN_EXCHANGE_GRANT,
+              ),
+            };
       }
       if (!options.jwtBearer || federatedAppCity(id, options.city, options.metadata) === undefined) return undefined;
       return federatedClient(id);

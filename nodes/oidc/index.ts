@@ -13,6 +13,7 @@ export {
 } from './accounts.js';
 export { type AttributesInput, parseAttributes } from './attributes.js';
 export { type ClientRegistration, providerMetadata, registerClient } from './clients.js';
+export { DEFAULT_LOGIN_THROTTLE, LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 export { openMemoryOidcStore } from './memory-oidc-store.js';
 export { openNodeOidcStore } from './node-store.js';
 export type { AccountRecord, ClientRecord, OidcStore, SubjectAttributes } from './oidc-store.js';

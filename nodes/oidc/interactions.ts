@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { authenticate } from './accounts.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { OidcStore } from './oidc-store.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 
@@ -13,6 +14,7 @@ export interface InteractionContext {
   readonly issuer: string;
   /** Unexpected failures (not an expired or foreign interaction) are reported here. */
   readonly onError?: (err: unknown) => void;
+  readonly throttle: LoginThrottle;
 }
 
 const PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|consent|abort))?$/;
@@ -22,8 +24,9 @@ export const LOGIN_FAILED = 'The username or password is not correct.';
 const EXPIRED =
   'This sign-in page has expired or was opened in another browser. Return to the application and start again.';
 
-function send(res: ServerResponse, status: number, html: string): void {
+function send(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
+    ...headers,
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     // No script, style or frame is ever needed; forms post to this origin.
@@ -93,12 +96,23 @@ async function login(
   res: ServerResponse,
 ) {
   const username = form.get('username') ?? '';
+  const address = req.socket.remoteAddress ?? 'unknown';
+  const clientId = String(details.params['client_id'] ?? '');
+  const wait = await ctx.throttle.lockedFor(username, address);
+  if (wait > 0) {
+    const error = `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`;
+    send(res, 429, loginPage({ city: ctx.city, uid: details.uid, clientId, username, error }), {
+      'retry-after': String(wait),
+    });
+    return;
+  }
   const account = await authenticate(ctx.store, username, form.get('password') ?? '');
   if (account === undefined) {
-    const clientId = String(details.params['client_id'] ?? '');
+    await ctx.throttle.failed(username, address);
     send(res, 401, loginPage({ city: ctx.city, uid: details.uid, clientId, username, error: LOGIN_FAILED }));
     return;
   }
+  await ctx.throttle.succeeded(username);
   await ctx.provider.interactionFinished(
     req,
     res,

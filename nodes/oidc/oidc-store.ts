@@ -38,6 +38,8 @@ export interface ClientRecord {
   readonly attributes: SubjectAttributes;
   /** Empty for a machine-only client (`client_credentials`); otherwise it may run the login flow. */
   readonly redirectUris: readonly string[];
+  /** Opted in to the token exchange grant (`clients add --cross-city`); absent = no. */
+  readonly crossCity?: boolean;
   readonly createdAt: string;
   readonly disabledAt?: string;
 }

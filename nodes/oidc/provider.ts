@@ -9,6 +9,7 @@ import { registerDelegationGrants } from './delegation-grants.js';
 import { withFederatedClients } from './federated-clients.js';
 import { handleInteraction } from './interactions.js';
 import { delegatedTokenClaims } from './jwt-bearer.js';
+import { LoginThrottle } from './login-throttle.js';
 import type { OidcStore, SubjectAttributes } from './oidc-store.js';
 import { errorPage } from './pages.js';
 import { oidcSigningJwks } from './signing-keys.js';
@@ -38,6 +39,8 @@ export interface CityProviderOptions {
   readonly onError?: (err: unknown) => void;
   /** Cross-city delegation grants (identity.md §8); off when absent. */
   readonly delegation?: DelegationOptions;
+  /** Login failure limits; pass one instance to keep counting across provider rebuilds. Default: a new one. */
+  readonly loginThrottle?: LoginThrottle;
 }
 
 export interface CityProvider {
@@ -243,6 +246,7 @@ export async function createCityProvider(options: CityProviderOptions): Promise<
     store: options.store,
     city: options.city,
     issuer: options.issuer,
+    throttle: options.loginThrottle ?? new LoginThrottle(),
     ...(options.onError ? { onError: options.onError } : {}),
   };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {

@@ -11,6 +11,7 @@ import { type AuthenticatedPeer, authenticatePeer } from '../exchange/peer-auth.
 import { MemoryReplayCache, type ReplayCache } from '../exchange/replay-cache.js';
 import type { AccessTokenVerifier } from '../oidc/access-token-verifier.js';
 import { verifyGrpcDpopProof } from '../oidc/dpop-proof-grpc.js';
+import type { PeerAccessTokenClaims } from '../oidc/peer-token-claims.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import type { TrustState } from '../trust/trust-state.js';
 
@@ -38,7 +39,32 @@ type VerifiedLeaf =
  */
 export type Caller =
   | { readonly kind: 'node'; readonly peer: AuthenticatedPeer }
-  | { readonly kind: 'app'; readonly spiffeId: string; readonly app: RegisteredApp; readonly subject?: string };
+  | { readonly kind: 'app'; readonly spiffeId: string; readonly app: RegisteredApp; readonly subject?: string }
+  | VisitorCaller;
+
+/**
+ * An app of another member city calling this node directly with a peer access token
+ * (identity.md §8.2). It may make exactly the exchange its home city authorised
+ * (`claims.exchange`) and nothing else: it is never forwarded and holds no local role.
+ */
+export interface VisitorCaller {
+  readonly kind: 'visitor';
+  /** The app's SPIFFE id at its home city. */
+  readonly spiffeId: string;
+  readonly claims: PeerAccessTokenClaims;
+}
+
+/** Who a caller is, for error messages. */
+export function describeCaller(caller: Caller): string {
+  switch (caller.kind) {
+    case 'node':
+      return `node ${caller.peer.spiffeId}`;
+    case 'app':
+      return `app ${caller.app.clientId}`;
+    case 'visitor':
+      return `app ${caller.spiffeId} of ${caller.claims.city}`;
+  }
+}
 
 /** What a call offers to authenticate it: its TLS peer and its request metadata. */
 export interface CallCredentials {
@@ -151,7 +177,8 @@ export class CallerAuthenticator {
       );
     }
     const accessToken = value.slice(scheme.length + 1);
-    const claims = this.#tokens.verify(accessToken);
+    const verified = this.#tokens.verifyAny(accessToken);
+    const { claims } = verified;
     if (claims.cnf !== undefined) {
       // A bound token is only as good as the proof of its key on this very call.
       const proofs = call.metadata?.get('dpop') ?? [];
@@ -164,22 +191,24 @@ export class CallerAuthenticator {
         replay: this.#replay,
       });
     }
+    if (verified.peer) return { kind: 'visitor', spiffeId: verified.claims.client_id, claims: verified.claims };
+    const local = verified.claims;
     const spiffeId = formatSpiffeId({
       cluster: this.#identity.cluster,
       city: this.#identity.city,
       kind: 'app',
-      name: claims.client_id,
+      name: local.client_id,
     });
     const app: RegisteredApp = {
-      clientId: claims.client_id,
-      org: claims.org,
-      industry: claims.industry,
-      level: claims.level,
-      regionCode: claims.region,
-      roles: claims.roles,
-      registeredAt: new Date(claims.iat * 1000).toISOString(),
+      clientId: local.client_id,
+      org: local.org,
+      industry: local.industry,
+      level: local.level,
+      regionCode: local.region,
+      roles: local.roles,
+      registeredAt: new Date(local.iat * 1000).toISOString(),
     };
-    return { kind: 'app', spiffeId, app, subject: claims.sub };
+    return { kind: 'app', spiffeId, app, subject: local.sub };
   }
 
   #remember(key: string, entry: VerifiedLeaf): void {

@@ -16,7 +16,7 @@ import {
   verifyExchangeGrant,
 } from '../exchange/index.js';
 import type { InterimPolicy, PolicyAction } from '../policy/interim-policy.js';
-import type { Caller } from './caller.js';
+import type { Caller, VisitorCaller } from './caller.js';
 import type { NodeContext } from './node-runtime.js';
 import type { PeerClients } from './peer-dialer.js';
 
@@ -163,6 +163,7 @@ export async function identifyExchange(
       correlationId: correlationOf(call),
     };
   }
+  if (caller.kind === 'visitor') return { subject: visitorSubject(caller, expect), correlationId: randomUUID() };
   return {
     subject: {
       id: caller.subject ?? caller.spiffeId,
@@ -172,6 +173,39 @@ export async function identifyExchange(
       consumerNodeId: caller.spiffeId,
     },
     correlationId: randomUUID(),
+  };
+}
+
+/**
+ * The subject of a direct call with a peer access token: the exchange its home city
+ * authorised, exactly (identity.md §8.2). The app itself stands where a consumer node
+ * would, so the provider's evidence names who received the data.
+ */
+function visitorSubject(
+  caller: VisitorCaller,
+  expect: { resource: string; action: GrantAction; purpose: string },
+): ExchangeSubject {
+  const { claims } = caller;
+  const granted = claims.exchange;
+  if (granted.resource !== expect.resource || granted.action !== expect.action) {
+    throw new MeshError(
+      'TOKEN_AUDIENCE_MISMATCH',
+      `the peer token is for ${granted.action} on ${granted.resource}, not ${expect.action} on ${expect.resource}`,
+      { details: { rule: 'grant-request' } },
+    );
+  }
+  if (granted.purpose !== expect.purpose) {
+    throw new MeshError('TOKEN_AUDIENCE_MISMATCH', 'the peer token was issued for another purpose', {
+      details: { rule: 'grant-purpose' },
+    });
+  }
+  return {
+    id: claims.sub,
+    city: claims.city,
+    industry: claims.industry,
+    level: claims.level,
+    consumerNodeId: caller.spiffeId,
+    ...(granted.max_classification ? { grantMaxClassification: granted.max_classification } : {}),
   };
 }
 
@@ -296,7 +330,7 @@ export async function acceptReceipt(
     providerNodeId: forwarded.peer.node.spiffe_id,
     providerKeys: member.federation_jwks,
     receipt: receipt.signature,
-    actor: caller.kind === 'app' ? caller.spiffeId : caller.peer.spiffeId,
+    actor: caller.kind === 'node' ? caller.peer.spiffeId : caller.spiffeId,
   });
 }
 

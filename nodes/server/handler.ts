@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { toServiceError } from '../../common/errors/grpc.js';
+import { MeshError } from '../../common/errors/mesh-error.js';
 import type { Logger } from '../../common/logger.js';
 import type { CallCredentials, Caller, CallerAuthenticator } from './caller.js';
 
@@ -30,7 +31,7 @@ function answer<Res>(
   callback: grpc.sendUnaryData<Res>,
   run: (caller: Caller) => Promise<Res>,
 ): void {
-  authenticated(deps, call).then(
+  authenticated(deps, call, method).then(
     (caller) =>
       run(caller).then(
         (response) => callback(null, response),
@@ -40,9 +41,23 @@ function answer<Res>(
   );
 }
 
+/**
+ * Methods an app of another city may call with a peer access token: the exchanges a grant
+ * can authorise. Everything else is for this city's apps and the cluster's nodes.
+ */
+export const VISITOR_METHODS: ReadonlySet<string> = new Set(['FetchRecords', 'StreamRecords', 'InvokeCapability']);
+
 /** The caller, or the failure to authenticate it, as a promise (token checks may be async). */
-async function authenticated(deps: HandlerDeps, call: object): Promise<Caller> {
-  return deps.callers.authenticate(call as unknown as CallCredentials);
+async function authenticated(deps: HandlerDeps, call: object, method: string): Promise<Caller> {
+  const caller = await deps.callers.authenticate(call as unknown as CallCredentials);
+  if (caller.kind === 'visitor' && !VISITOR_METHODS.has(method)) {
+    throw new MeshError(
+      'ROLE_REQUIRED',
+      `${method} is not open to a peer access token, which is good only for its one exchange (${[...VISITOR_METHODS].join(', ')})`,
+      { details: { method, rule: 'visitor-methods' } },
+    );
+  }
+  return caller;
 }
 
 /** Wraps a server-streaming handler the same way; the handler writes and the wrapper ends. */
@@ -52,7 +67,7 @@ export function serverStream<Req, Res>(
   handle: (request: Req, caller: Caller, call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
-    authenticated(deps, call).then(
+    authenticated(deps, call, method).then(
       (caller) =>
         handle(call.request, caller, call).then(
           () => call.end(),

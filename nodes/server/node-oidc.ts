@@ -7,6 +7,7 @@ import { federationKeySigner, type ReplayCache } from '../exchange/index.js';
 import { AccessTokenVerifier } from '../oidc/access-token-verifier.js';
 import { createCityProvider, oidcSigningJwks, openNodeOidcStore } from '../oidc/index.js';
 import { oidcKeyFingerprint } from '../oidc/key-rollover.js';
+import { LoginThrottle } from '../oidc/login-throttle.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import type { TrustState } from '../trust/trust-state.js';
 
@@ -59,6 +60,8 @@ export async function startNodeOidc(init: {
     metadata: () => trust.metadata,
     clock,
   });
+  // One throttle for the node's lifetime: a key rollover rebuilds the provider, not the counts.
+  const loginThrottle = new LoginThrottle();
   const build = async () => {
     const oidc = await createCityProvider({
       issuer: identity.entityId,
@@ -74,6 +77,7 @@ export async function startNodeOidc(init: {
         },
         jwtBearer: { replay },
       },
+      loginThrottle,
       onError: (err) => log.error({ event: 'oidc.error', err: String(err) }, 'login page failed'),
     });
     oidc.provider.on('server_error', (_ctx: unknown, err: unknown) =>

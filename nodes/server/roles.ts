@@ -1,5 +1,5 @@
 import { MeshError } from '../../common/errors/mesh-error.js';
-import type { Caller } from './caller.js';
+import { type Caller, describeCaller } from './caller.js';
 
 /** Roles the protocol names (docs/specs/protocol.md §3). */
 export type ProtocolRole = 'auditor' | 'data-office' | 'device-admin' | 'policy-admin' | 'operator';
@@ -19,8 +19,20 @@ export function hasAppRole(caller: Caller, role: ProtocolRole): caller is AppCal
  */
 export function requireAppRole(caller: Caller, role: ProtocolRole, method: string): AppCaller {
   if (caller.kind === 'app' && caller.app.roles.includes(role)) return caller;
-  const who = caller.kind === 'app' ? `app ${caller.app.clientId}` : `node ${caller.peer.spiffeId}`;
+  const who = describeCaller(caller);
   throw new MeshError('ROLE_REQUIRED', `${method} needs an app of this city with role ${role}; ${who} has none`, {
     details: { role, method },
+  });
+}
+
+/**
+ * The caller as an app of this city, for calls no node or visiting app may make.
+ *
+ * @throws MeshError `PEER_IDENTITY_MISMATCH` (rule `apps-only`)
+ */
+export function requireLocalApp(caller: Caller, method: string): AppCaller {
+  if (caller.kind === 'app') return caller;
+  throw new MeshError('PEER_IDENTITY_MISMATCH', `${method} is for apps of this city, not ${describeCaller(caller)}`, {
+    details: { rule: 'apps-only' },
   });
 }

@@ -7,7 +7,7 @@ import {
 } from '../../../proto/gen/citymesh/v1/agreement_service.js';
 import { type AgreementBook, autoApproval, needsAgreement, requestedExpiry } from '../../agreements/index.js';
 import type { ExchangeGrantClaims, GrantAction } from '../../exchange/index.js';
-import type { Caller } from '../caller.js';
+import { type Caller, describeCaller } from '../caller.js';
 import {
   catalogEntry,
   type ExchangeDeps,
@@ -36,7 +36,7 @@ export function canSee(caller: AppCaller, agreement: Agreement): boolean {
 /** The data office role, or `ROLE_REQUIRED` naming what it is needed for. */
 export function requireDataOffice(caller: Caller, city: string, what: string): AppCaller {
   if (caller.kind !== 'app' || !caller.app.roles.includes(DATA_OFFICE_ROLE)) {
-    const who = caller.kind === 'app' ? `app ${caller.app.clientId}` : `node ${caller.peer.spiffeId}`;
+    const who = describeCaller(caller);
     throw new MeshError('ROLE_REQUIRED', `${what} needs the role ${DATA_OFFICE_ROLE} of ${city}; ${who} lacks it`, {
       details: { role: DATA_OFFICE_ROLE },
     });

@@ -12,6 +12,7 @@ import { AgreementBook } from '../../agreements/index.js';
 import type { Caller } from '../caller.js';
 import { type ExchangeDeps, ownerCity } from '../exchange-core.js';
 import { unary } from '../handler.js';
+import { requireLocalApp } from '../roles.js';
 import { forwardAbout, forwardRequest, listedCopy } from './agreement-home.js';
 import { agreementToProto, stateFromProto } from './agreement-proto.js';
 import { canSee, notFound, peerAgreement, provideRequest, requireDataOffice } from './agreement-provider.js';
@@ -68,9 +69,10 @@ export function agreementService(deps: ExchangeDeps): AgreementServiceServer {
       if (caller.kind === 'node') {
         return { agreement: wire((await peerAgreement(deps, book, call, caller, request.id, 'read')).agreement) };
       }
-      const a = await visible(caller, request.id);
+      const app = requireLocalApp(caller, 'GetAgreement');
+      const a = await visible(app, request.id);
       if (a.providerCity === own) return { agreement: wire(a) };
-      return forwardAbout(deps, caller, a, 'read', (client, metadata) =>
+      return forwardAbout(deps, app, a, 'read', (client, metadata) =>
         callPeer(client, client.getAgreement, request, metadata),
       );
     }),

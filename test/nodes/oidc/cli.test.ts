@@ -41,11 +41,19 @@ describe('citymesh clients / accounts', () => {
     expect(r.code).toBe(0);
     const clientId = r.out.trim();
     expect(clientId).toMatch(/^app-[0-9a-f]{20}$/);
+    const crossCity = await cli(
+      ...['clients', 'add', '--dir', dir, '--jwks', join(dir, 'app.jwks'), '--org', 'planning-bureau'],
+      ...['--industry', 'transport', '--region', '110000', '--id', 'courier', '--cross-city'],
+    );
+    expect(crossCity.out.trim()).toBe('courier');
     const store = openSqliteOidcStore(join(dir, 'node.db'));
-    expect(await store.client(clientId)).toMatchObject({ attributes: { roles: ['planner'], level: 'province' } });
+    const record = await store.client(clientId);
+    expect(record).toMatchObject({ attributes: { roles: ['planner'], level: 'province' } });
+    expect(record?.crossCity).toBeUndefined();
+    expect((await store.client('courier'))?.crossCity).toBe(true);
     await store.close();
     const list = await cli('clients', 'list', '--dir', dir);
-    expect(JSON.parse(list.out).clients[0].clientId).toBe(clientId);
+    expect(JSON.parse(list.out).clients.map((c: { clientId: string }) => c.clientId)).toContain(clientId);
   });
 
   it('clients add refuses a private key, naming the field', async () => {

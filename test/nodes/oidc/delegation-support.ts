@@ -39,6 +39,9 @@ export interface DelegationCity {
   readonly fetch: TlsFetch;
 }
 
+/** Where a city's token endpoint is and how to reach it over TLS. */
+export type TokenEndpoint = Pick<DelegationCity, 'issuer' | 'fetch'>;
+
 interface Listener {
   readonly server: Server;
   readonly issuer: string;
@@ -120,15 +123,19 @@ export async function keyPair(kid = 'es256-1'): Promise<KeyPair & { jwk: JWK; jk
   return { ...pair, jwk, jkt: await calculateJwkThumbprint(jwk) };
 }
 
-/** Registers an app at `city` and returns its key. */
-export async function registerApp(city: DelegationCity, clientId: string) {
+/** Registers an app at `city` (opted in to cross-city calls unless told otherwise) and returns its key. */
+export async function registerApp(city: Pick<DelegationCity, 'store'>, clientId: string, crossCity = true) {
   const key = await keyPair();
-  await registerClient(city.store, { clientId, jwks: { keys: [key.jwk] }, attributes: APP_ATTRIBUTES }, new Date());
+  await registerClient(
+    city.store,
+    { clientId, jwks: { keys: [key.jwk] }, attributes: APP_ATTRIBUTES, crossCity },
+    new Date(),
+  );
   return key;
 }
 
 /** A private_key_jwt client assertion (aud = the issuer, as the provider demands). */
-export function clientAssertion(city: DelegationCity, clientId: string, key: KeyPair & { jwk: JWK }) {
+export function clientAssertion(city: TokenEndpoint, clientId: string, key: KeyPair & { jwk: JWK }) {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'ES256', kid: key.jwk.kid! })
     .setIssuer(clientId)
@@ -141,7 +148,7 @@ export function clientAssertion(city: DelegationCity, clientId: string, key: Key
 }
 
 /** An RFC 9449 proof for a POST to `city`'s token endpoint. */
-export function dpopProof(city: DelegationCity, key: KeyPair & { jwk: JWK }) {
+export function dpopProof(city: TokenEndpoint, key: KeyPair & { jwk: JWK }) {
   const { kid: _kid, ...jwk } = key.jwk;
   return new SignJWT({ htm: 'POST', htu: `${city.issuer}/token` })
     .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
@@ -157,7 +164,7 @@ export interface TokenResponse {
 
 /** POSTs a form to `city`'s token endpoint, optionally with a DPoP proof by `dpop`. */
 export async function tokenRequest(
-  city: DelegationCity,
+  city: TokenEndpoint,
   form: Record<string, string>,
   dpop?: KeyPair & { jwk: JWK },
 ): Promise<TokenResponse> {
@@ -168,7 +175,7 @@ export async function tokenRequest(
 }
 
 /** Form fields authenticating `clientId` with private_key_jwt. */
-export async function authenticatedAs(city: DelegationCity, clientId: string, key: KeyPair & { jwk: JWK }) {
+export async function authenticatedAs(city: TokenEndpoint, clientId: string, key: KeyPair & { jwk: JWK }) {
   return {
     client_id: clientId,
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
@@ -178,7 +185,7 @@ export async function authenticatedAs(city: DelegationCity, clientId: string, ke
 
 /** A client_credentials token of `clientId` at `city` for its exchange resource. */
 export async function appToken(
-  city: DelegationCity,
+  city: TokenEndpoint,
   clientId: string,
   key: KeyPair & { jwk: JWK },
   dpop?: KeyPair & { jwk: JWK },

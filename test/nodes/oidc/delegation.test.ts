@@ -170,6 +170,27 @@ describe('token exchange at the home city', () => {
     );
   });
 
+  it('is only for apps registered to call other cities (clients add --cross-city)', async () => {
+    const key = await registerApp(cities.beijing, 'homebody', false);
+    const subject = await appToken(cities.beijing, 'homebody', key);
+    const res = await tokenRequest(
+      cities.beijing,
+      {
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        ...(await authenticatedAs(cities.beijing, 'homebody', key)),
+        subject_token: subject,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        requested_token_type: EXCHANGE_GRANT_TOKEN_TYPE,
+        audience: cities.tianjin.issuer,
+        resource: RESOURCE,
+        scope: 'read',
+        purpose: 'traffic-planning',
+      },
+      dpopKey,
+    );
+    expectError(res, 'invalid_request', /grant type is not allowed for this client/);
+  });
+
   it('refuses a request without a DPoP proof, a second actor, or a scope that is not one action', async () => {
     expectError(await exchange({}, null), 'invalid_request', /DPoP proof is required/);
     expectError(

@@ -180,6 +180,28 @@ describe('authorization code + PKCE through the login form', () => {
     expect(ok.status).toBe(303);
   });
 
+  it('locks a username after 5 failed sign-ins, saying nothing about whether it exists', async () => {
+    await addPerson(city, 'zhang.min');
+    const config = await discover(city, 'planner', app.privateKey, 'es256-1');
+    const { browser, html } = await startLogin(config);
+    const action = formAction(html, 'login');
+    for (const username of ['zhang.min', 'ghost.user']) {
+      for (let i = 0; i < 5; i++) {
+        expect((await browser.post(action, { username, password: `guess ${i}` })).status).toBe(401);
+      }
+    }
+    // Locked: even the right password is not checked, and an unknown name reads the same.
+    const locked = await browser.post(action, { username: 'Zhang.Min', password: PASSWORD });
+    const ghost = await browser.post(action, { username: 'ghost.user', password: PASSWORD });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
+    const [lockedHtml, ghostHtml] = [await locked.text(), await ghost.text()];
+    expect(lockedHtml).toContain('Too many failed sign-ins. Try again in 15 minutes.');
+    expect(ghostHtml.replace('ghost.user', 'Zhang.Min')).toBe(lockedHtml);
+    // Other people are not locked out by it.
+    expect((await browser.post(action, { username: 'li.wei', password: PASSWORD })).status).toBe(303);
+  });
+
   it('refuses a cross-site form post and a post without the interaction cookie', async () => {
     const config = await discover(city, 'planner', app.privateKey, 'es256-1');
     const { browser, html } = await startLogin(config);

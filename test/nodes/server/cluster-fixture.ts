@@ -35,9 +35,14 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * `loopbackEntityIds`: each city's entity id is `https://localhost:<port>`, served by the
+ * node's HTTPS listener (federation endpoints and its OpenID Provider); otherwise entity
+ * ids are names nobody serves and the listener takes any free port.
+ */
 export async function startTestCluster(
   cities: readonly string[],
-  options: { clock?: ManualClock } = {},
+  options: { clock?: ManualClock; loopbackEntityIds?: boolean } = {},
 ): Promise<TestCluster> {
   const anchor = await startTestAnchor(options.clock ? { clock: options.clock } : {});
   const dirs = new TempDirs();
@@ -48,7 +53,7 @@ export async function startTestCluster(
       clock: anchor.clock,
       install: installExchangeServices,
       refreshIntervalMs: 3_600_000,
-      httpsPort: 0,
+      ...(options.loopbackEntityIds ? {} : { httpsPort: 0 }),
     });
   for (const city of cities) {
     const { token } = await anchor.anchor.invite(city);
@@ -58,7 +63,7 @@ export async function startTestCluster(
       anchorUrl: anchor.server.url,
       token,
       nodeName: 'n1',
-      entityId: cityEntityIdOf(city),
+      entityId: options.loopbackEntityIds ? `https://localhost:${await freePort()}` : cityEntityIdOf(city),
       grpcEndpoint: `localhost:${await freePort()}`,
       clock: anchor.clock,
     });

@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateOidcKey } from '../../../nodes/oidc/key-rollover.js';
-import { codeOf } from '../../support/anchor-harness.js';
+import { ANCHOR_ENTITY_ID, codeOf, httpsCall } from '../../support/anchor-harness.js';
 import { startTokenNode, type TokenNode } from './token-node.js';
 
 let n: TokenNode;
@@ -24,6 +24,15 @@ describe('two-stage rollover of the city OIDC key in a running node', () => {
     expect(decodeProtectedHeader(duringOverlap).kid).toBe(oldKid);
     const jwks = (await (await n.fetch(`${n.entityId}/jwks`)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, published.kid].sort());
+    // A peer resolving the city through the anchor learns the next key from the trust chain.
+    const resolved = await httpsCall(
+      n.anchor,
+      `/resolve?sub=${encodeURIComponent(n.entityId)}&trust_anchor=${encodeURIComponent(ANCHOR_ENTITY_ID)}`,
+    );
+    expect(resolved.status, resolved.body).toBe(200);
+    const op = (decodeJwt(resolved.body) as { metadata: { openid_provider: { jwks: { keys: { kid: string }[] } } } })
+      .metadata.openid_provider;
+    expect(op.jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, published.kid].sort());
 
     expect(await codeOf(rotateOidcKey(keys, 'activate', n.anchor.clock.now()))).toBe('ROLLOVER_TOO_EARLY');
     // An hour later (the operator's clock; the node's stays, as TLS reads the wall clock).
