@@ -24,20 +24,34 @@ export function keySigner(key: FederationSigningKey): AuditSigner {
   };
 }
 
+/** How long the signer trusts its last look at the store: a rollover takes effect within it. */
+export const ACTIVE_KEY_RECHECK_MS = 1000;
+
 /**
- * A signer that uses whichever key of `purpose` is active in the store at signing time, so a
- * rollover (`next` → `active`) takes effect without restarting the node. The imported key is
- * reused while the active `kid` stays the same: re-parsing the PEM per signature costs 3–5×.
+ * A signer that uses whichever key of `purpose` is active in the store, so a rollover
+ * (`next` → `active`) takes effect without restarting the node. The imported key is reused
+ * while the active `kid` stays the same (re-parsing the PEM per signature costs 3–5×), and
+ * the store is asked again at most every {@link ACTIVE_KEY_RECHECK_MS}: listing keys per
+ * receipt was a visible share of a busy node's time.
  */
-export function keyStoreSigner(keys: KeyStore, purpose: KeyPurpose = 'federation'): AuditSigner {
-  let cached: { kid: string; signer: AuditSigner } | undefined;
+export function keyStoreSigner(
+  keys: KeyStore,
+  purpose: KeyPurpose = 'federation',
+  nowMs: () => number = Date.now,
+): AuditSigner {
+  let cached: { kid: string; signer: AuditSigner; checkedAtMs: number } | undefined;
   return {
     async sign(typ, payload) {
-      const page = await keys.list({ purpose, status: 'active' }, { pageSize: 1000 });
-      const newest = [...page.items].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).at(-1);
-      if (cached === undefined || newest === undefined || cached.kid !== newest.kid) {
-        const key = await activeKey(keys, purpose);
-        cached = { kid: key.stored.kid, signer: keySigner(signingKey(key)) };
+      const now = nowMs();
+      if (cached === undefined || now - cached.checkedAtMs >= ACTIVE_KEY_RECHECK_MS || now < cached.checkedAtMs) {
+        const page = await keys.list({ purpose, status: 'active' }, { pageSize: 1000 });
+        const newest = [...page.items].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).at(-1);
+        if (cached === undefined || newest === undefined || cached.kid !== newest.kid) {
+          const key = await activeKey(keys, purpose);
+          cached = { kid: key.stored.kid, signer: keySigner(signingKey(key)), checkedAtMs: now };
+        } else {
+          cached.checkedAtMs = now;
+        }
       }
       return cached.signer.sign(typ, payload);
     },
