@@ -13,6 +13,7 @@ import type { AuditStore } from './audit-store.js';
 import type { CatalogStore } from './catalog-store.js';
 import type { DeviceStore } from './device-store.js';
 import type { KeyStore } from './key-store.js';
+import type { PolicyStore } from './policy-store.js';
 import type { RecordStore } from './record-store.js';
 
 export type {
@@ -53,6 +54,14 @@ export type { JsonObject, JsonValue, PublicJwk } from './json.js';
 export type { KeyFilter, KeyPurpose, KeyStatus, KeyStore, StoredKey } from './key-store.js';
 export type { Page, PageRequest } from './paging.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
+export type {
+  PolicyActivation,
+  PolicyChange,
+  PolicyStore,
+  PolicyVersion,
+  PolicyVersionSummary,
+} from './policy-store.js';
+export { MAX_POLICY_SET_BYTES } from './policy-store.js';
 export type { DatasetRecord, NewRecord, RecordPage, RecordPageRequest, RecordStore } from './record-store.js';
 
 /** Every store of one node, sharing one database (and its lifetime). */
@@ -63,6 +72,8 @@ export type Stores = {
   readonly records: RecordStore;
   readonly audit: AuditStore;
   readonly agreements: AgreementStore;
+  /** The city's policy versions and activations. */
+  readonly policies: PolicyStore;
   /** Trust-anchor state; empty on city nodes. */
   readonly anchor: AnchorStore;
   /** Closes the database; no store may be used afterwards. */

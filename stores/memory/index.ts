@@ -6,6 +6,7 @@ import { MemoryAuditStore } from './audit-store.js';
 import { MemoryCatalogStore } from './catalog-store.js';
 import { MemoryDeviceStore } from './device-store.js';
 import { MemoryKeyStore } from './key-store.js';
+import { MemoryPolicyStore } from './policy-store.js';
 import { MemoryRecordStore } from './record-store.js';
 
 export {
@@ -15,6 +16,7 @@ export {
   MemoryCatalogStore,
   MemoryDeviceStore,
   MemoryKeyStore,
+  MemoryPolicyStore,
   MemoryRecordStore,
 };
 
@@ -31,6 +33,7 @@ export function openMemoryStores(): Stores {
     records: new MemoryRecordStore(),
     audit: new MemoryAuditStore(tokens),
     agreements: new MemoryAgreementStore(tokens),
+    policies: new MemoryPolicyStore(tokens),
     anchor: new MemoryAnchorStore(),
     close: async () => {},
   };

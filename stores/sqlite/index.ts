@@ -9,6 +9,7 @@ import { openDatabase, type SqliteDatabase } from './database.js';
 import { SqliteDeviceStore } from './device-store.js';
 import { SqliteKeyStore } from './key-store.js';
 import { migrate } from './migrations.js';
+import { SqlitePolicyStore } from './policy-store.js';
 import { SqliteRecordStore } from './record-store.js';
 
 export { SCHEMA_VERSION } from './migrations.js';
@@ -19,6 +20,7 @@ export {
   SqliteCatalogStore,
   SqliteDeviceStore,
   SqliteKeyStore,
+  SqlitePolicyStore,
   SqliteRecordStore,
 };
 
@@ -48,6 +50,7 @@ export function openSqliteStores(path: string): Stores {
       records: new SqliteRecordStore(db),
       audit: new SqliteAuditStore(db, tokens),
       agreements: new SqliteAgreementStore(db, tokens),
+      policies: new SqlitePolicyStore(db, tokens),
       anchor: new SqliteAnchorStore(db),
       close: async () => {
         if (db.open) db.close();

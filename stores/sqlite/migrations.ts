@@ -328,6 +328,55 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX audit_entries_by_correlation;
     `,
   },
+  {
+    version: 11,
+    name: 'policy-versions',
+    // Versions are immutable and changes append-only, like the audit chain: the triggers
+    // keep the activation chain contiguous (each change names the one before as its
+    // previous version) against any writer. The store checks the same rules first so
+    // callers get MeshErrors. files comes last and versions keep a rowid: a set may be
+    // megabytes, and a listing must read the columns before it without touching its
+    // overflow pages. active() reads the last row of the changes' rowid B-tree.
+    sql: `
+      CREATE TABLE policy_versions (
+        version TEXT PRIMARY KEY CHECK (length(version) BETWEEN 1 AND 64),
+        digest TEXT NOT NULL CHECK (length(digest) = 64),
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        comment TEXT,
+        files TEXT NOT NULL CHECK (json_valid(files) AND json_type(files) = 'object')
+      );
+      CREATE INDEX policy_versions_by_created ON policy_versions (created_at, version);
+      CREATE TRIGGER policy_versions_no_update BEFORE UPDATE ON policy_versions
+      BEGIN
+        SELECT RAISE(ABORT, 'policy versions are immutable');
+      END;
+      CREATE TABLE policy_changes (
+        sequence INTEGER PRIMARY KEY CHECK (sequence >= 1),
+        version TEXT NOT NULL REFERENCES policy_versions (version),
+        previous_version TEXT REFERENCES policy_versions (version),
+        changed_at INTEGER NOT NULL,
+        changed_by TEXT NOT NULL,
+        summary TEXT,
+        rules_added INTEGER NOT NULL CHECK (rules_added >= 0),
+        rules_removed INTEGER NOT NULL CHECK (rules_removed >= 0)
+      );
+      CREATE TRIGGER policy_changes_contiguous BEFORE INSERT ON policy_changes
+      WHEN NEW.sequence IS NOT coalesce((SELECT max(sequence) FROM policy_changes), 0) + 1
+        OR NEW.previous_version IS NOT (SELECT version FROM policy_changes ORDER BY sequence DESC LIMIT 1)
+      BEGIN
+        SELECT RAISE(ABORT, 'policy change chain broken');
+      END;
+      CREATE TRIGGER policy_changes_no_update BEFORE UPDATE ON policy_changes
+      BEGIN
+        SELECT RAISE(ABORT, 'policy changes are append-only');
+      END;
+      CREATE TRIGGER policy_changes_no_delete BEFORE DELETE ON policy_changes
+      BEGIN
+        SELECT RAISE(ABORT, 'policy changes are append-only');
+      END;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -6,6 +6,7 @@ import { describeAuditStoreCompliance } from '../compliance/audit-store.js';
 import { describeCatalogStoreCompliance } from '../compliance/catalog-store.js';
 import { describeDeviceStoreCompliance } from '../compliance/device-store.js';
 import { describeKeyStoreCompliance } from '../compliance/key-store.js';
+import { describePolicyStoreCompliance } from '../compliance/policy-store.js';
 import { describeRecordStoreCompliance } from '../compliance/record-store.js';
 
 /** Opens a fresh memory bundle and hands out one of its stores. */
@@ -22,4 +23,5 @@ describeCatalogStoreCompliance('memory', openOne('catalog'));
 describeRecordStoreCompliance('memory', openOne('records'));
 describeAuditStoreCompliance('memory', openOne('audit'));
 describeAgreementStoreCompliance('memory', openOne('agreements'));
+describePolicyStoreCompliance('memory', openOne('policies'));
 describeAnchorStoreCompliance('memory', openOne('anchor'));

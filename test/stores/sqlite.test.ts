@@ -10,6 +10,7 @@ import { describeAuditStoreCompliance } from '../compliance/audit-store.js';
 import { describeCatalogStoreCompliance } from '../compliance/catalog-store.js';
 import { describeDeviceStoreCompliance } from '../compliance/device-store.js';
 import { describeKeyStoreCompliance } from '../compliance/key-store.js';
+import { describePolicyStoreCompliance } from '../compliance/policy-store.js';
 import { describeRecordStoreCompliance } from '../compliance/record-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'citymesh-sqlite-compliance-'));
@@ -31,10 +32,25 @@ function openOne<K extends Exclude<keyof Stores, 'close'>>(which: K) {
   };
 }
 
+/**
+ * An opener bound to one fresh database file: each call opens that file again, so a suite
+ * can check what survives a close and reopen. The directory's cleanup removes the file.
+ */
+function reopenable<K extends Exclude<keyof Stores, 'close'>>(which: K) {
+  return () => {
+    const path = join(dir, `${which}-${++counter}.db`);
+    return async () => {
+      const stores = openSqliteStores(path);
+      return { store: stores[which], close: () => stores.close() };
+    };
+  };
+}
+
 describeKeyStoreCompliance('sqlite', openOne('keys'));
 describeDeviceStoreCompliance('sqlite', openOne('devices'));
 describeCatalogStoreCompliance('sqlite', openOne('catalog'));
 describeRecordStoreCompliance('sqlite', openOne('records'));
 describeAuditStoreCompliance('sqlite', openOne('audit'));
 describeAgreementStoreCompliance('sqlite', openOne('agreements'));
+describePolicyStoreCompliance('sqlite', openOne('policies'), reopenable('policies'));
 describeAnchorStoreCompliance('sqlite', openOne('anchor'));
