@@ -1,6 +1,7 @@
 import { auditAppendSuite } from './audit-append.js';
 import { exchangeCrossCitySuite } from './exchange-cross-city.js';
 import { grpcEchoSuite } from './grpc-echo/index.js';
+import { policyDecideSuite } from './policy-decide.js';
 import type { BenchSuite } from './result.js';
 import { tokenVerifySuite } from './token-verify.js';
 
@@ -9,4 +10,5 @@ export const SUITES: readonly BenchSuite[] = [
   exchangeCrossCitySuite,
   auditAppendSuite,
   tokenVerifySuite,
+  policyDecideSuite,
 ];
