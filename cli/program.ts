@@ -16,6 +16,7 @@ import { registerGrantsCommands } from './commands/grants.js';
 import { registerIdsCommands } from './commands/ids.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerOidcCommands } from './commands/oidc.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { registerRegionsCommands } from './commands/regions.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStoreCommands } from './commands/store.js';
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
   registerIdsCommands(program, io);
   registerNodeCommands(program, io);
   registerOidcCommands(program, io);
+  registerPolicyCommands(program, io);
   registerRegionsCommands(program, io);
   registerSimulateCommand(program, io, setExitCode);
   registerStoreCommands(program, io);

@@ -9,7 +9,18 @@ export { type AppClients, connectApp, unaryCall } from './apps/app-client.js';
 export { APP_FILES, type AppInfo, issueAppCredentials } from './apps/app-credentials.js';
 export { disableApp, type RegisteredApp, readApps, registerApp } from './apps/app-registry.js';
 export { loadNodeConfig, type NodeConfig } from './config.js';
-export { addGrant, type CityGrant, DEFAULT_GRANTS, readGrants } from './policy/interim-policy.js';
+export {
+  type Activation,
+  activatePolicySet,
+  addGrant,
+  type CityGrant,
+  describeRule,
+  GRANTS_RULE_FILE,
+  grantRules,
+  NODE_POLICY_DIR,
+  NodePolicy,
+  snapshotOf,
+} from './policy/index.js';
 export { installExchangeServices } from './server/exchange-services.js';
 export { type NodeContext, type RunningNode, type StartNodeOptions, startNode } from './server/node-runtime.js';
 export { cityCaDue, renewCityCa } from './trust/city-ca-renewal.js';

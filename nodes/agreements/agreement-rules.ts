@@ -1,6 +1,7 @@
 import { MeshError } from '../../common/errors/mesh-error.js';
 import type { Agreement, AgreementState, CatalogEntry } from '../../common/stores/index.js';
-import { CLASSIFICATION_RANK, type InterimPolicy } from '../policy/interim-policy.js';
+import { CLASSIFICATION_RANK, type SubjectAttributes } from '../policy/engine/index.js';
+import type { NodePolicy } from '../policy/node-policy.js';
 
 /**
  * Which negotiation step may follow which, after the Dataspace Protocol's contract
@@ -110,9 +111,9 @@ export interface AutoApproval {
  * anything no grant covers, wait for the data office.
  */
 export function autoApproval(
-  policy: InterimPolicy,
+  policy: NodePolicy,
   entry: CatalogEntry,
-  subject: { id: string; city: string; industry: string; level: string },
+  subject: SubjectAttributes,
   purpose: string,
   hypothetical: Agreement,
 ): AutoApproval {

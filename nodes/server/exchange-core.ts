@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { canonicalBytes } from '../../common/canonical-json.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
-import { parseResourceId } from '../../common/ids/index.js';
+import { getCity, parseResourceId, parseSpiffeId } from '../../common/ids/index.js';
 import type { Agreement, CatalogEntry, Classification } from '../../common/stores/index.js';
 import type { Receipt } from '../../proto/gen/citymesh/v1/common.js';
 import { findMember } from '../../trust-anchor/index.js';
@@ -15,7 +15,8 @@ import {
   type ReplayCache,
   verifyExchangeGrant,
 } from '../exchange/index.js';
-import type { InterimPolicy, PolicyAction } from '../policy/interim-policy.js';
+import type { PolicyAction, SubjectAttributes, SubjectKind } from '../policy/engine/index.js';
+import type { NodePolicy } from '../policy/node-policy.js';
 import type { Caller, VisitorCaller } from './caller.js';
 import type { NodeContext } from './node-runtime.js';
 import type { PeerClients } from './peer-dialer.js';
@@ -24,12 +25,8 @@ export const CORRELATION_HEADER = 'citymesh-correlation-id';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LIVE_AGREEMENT_STATES = new Set(['AGREED', 'VERIFIED', 'FINALIZED']);
 
-/** The subject an exchange is for, as policy sees it. */
-export interface ExchangeSubject {
-  readonly id: string;
-  readonly city: string;
-  readonly industry: string;
-  readonly level: string;
+/** The subject an exchange is for: the attributes policy decides on, and who presented it. */
+export interface ExchangeSubject extends SubjectAttributes {
   /** The node that presented the call (the consumer side of the evidence). */
   readonly consumerNodeId: string;
   readonly grantMaxClassification?: Classification;
@@ -50,7 +47,7 @@ export interface ExchangeDeps {
   readonly context: NodeContext;
   readonly audit: AuditLog;
   readonly evidence: ExchangeAudit;
-  readonly policy: InterimPolicy;
+  readonly policy: NodePolicy;
   readonly grants: ExchangeGrantSigner;
   readonly replay: ReplayCache;
 }
@@ -153,10 +150,13 @@ export async function identifyExchange(
     const claims = await verifyGrantFor(deps, call, caller, expect);
     return {
       subject: {
+        kind: subjectKindOf(claims.sub),
         id: claims.sub,
         city: claims.city,
         industry: claims.industry,
         level: claims.level,
+        region: claims.region ?? cityRegion(claims.city),
+        roles: [],
         consumerNodeId: caller.peer.spiffeId,
         ...(claims.max_classification ? { grantMaxClassification: claims.max_classification } : {}),
       },
@@ -164,12 +164,17 @@ export async function identifyExchange(
     };
   }
   if (caller.kind === 'visitor') return { subject: visitorSubject(caller, expect), correlationId: randomUUID() };
+  const id = caller.subject ?? caller.spiffeId;
   return {
     subject: {
-      id: caller.subject ?? caller.spiffeId,
+      kind: subjectKindOf(id),
+      id,
       city: deps.context.identity.city,
       industry: caller.app.industry,
       level: caller.app.level,
+      region: caller.app.regionCode,
+      org: caller.app.org,
+      roles: caller.app.roles,
       consumerNodeId: caller.spiffeId,
     },
     correlationId: randomUUID(),
@@ -200,13 +205,39 @@ function visitorSubject(
     });
   }
   return {
+    kind: subjectKindOf(claims.sub),
     id: claims.sub,
     city: claims.city,
     industry: claims.industry,
     level: claims.level,
+    region: claims.region ?? cityRegion(claims.city),
+    roles: [],
     consumerNodeId: caller.spiffeId,
     ...(granted.max_classification ? { grantMaxClassification: granted.max_classification } : {}),
   };
+}
+
+/**
+ * What kind of subject an id names: a SPIFFE id says so itself (an app, a device, a
+ * node); anything else is a person's `sub` at a city provider.
+ */
+export function subjectKindOf(id: string): SubjectKind {
+  if (!id.startsWith('spiffe://')) return 'person';
+  try {
+    return parseSpiffeId(id, 'sub').kind;
+  } catch {
+    return 'person';
+  }
+}
+
+/** The region a city's subjects act for when their credentials name none: the city's own. */
+function cityRegion(city: string): string {
+  try {
+    return getCity(city).region;
+  } catch {
+    // Not a bundled city: no region rule can match, which is the safe answer.
+    return '';
+  }
 }
 
 /** A catalog entry by `<id>[@version]` (without a version, the latest published). */

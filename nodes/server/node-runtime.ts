@@ -8,7 +8,7 @@ import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js'
 import { openSqliteStores } from '../../stores/index.js';
 import { MemoryReplayCache, type ReplayCache } from '../exchange/index.js';
 import { startNodeHttps } from '../http/node-https.js';
-import { InterimPolicy } from '../policy/interim-policy.js';
+import { NodePolicy } from '../policy/node-policy.js';
 import { cityCaDue, renewCityCa } from '../trust/city-ca-renewal.js';
 import type { NodeIdentity } from '../trust/identity.js';
 import { nodePath, readNodeFile } from '../trust/node-files.js';
@@ -43,7 +43,7 @@ export interface NodeContext {
   readonly live: LiveFacts;
   readonly replay: ReplayCache;
   /** The providing city's access decisions; its version is reported in status and audit. */
-  readonly policy: InterimPolicy;
+  readonly policy: NodePolicy;
 }
 
 /** Adds the exchange services to the server; given by the caller so this file stays small. */
@@ -63,6 +63,8 @@ export interface StartNodeOptions {
   readonly httpsPort?: number | false;
   /** How often to pull cluster metadata from the anchor; default 30 s. */
   readonly refreshIntervalMs?: number;
+  /** How often to look for a newly activated policy version in the store; default 1 s. */
+  readonly policyPollMs?: number;
   readonly install?: ServiceInstaller;
 }
 
@@ -77,6 +79,8 @@ export interface RunningNode {
   renewCertificate(): Promise<boolean>;
   /** Picks up a rotated OIDC key set now (the refresh timer does it too). */
   reloadOidc(): Promise<boolean>;
+  /** Follows a newly activated policy version now (the poll does it every second). */
+  refreshPolicy(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -124,7 +128,18 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     const oidc = await startNodeOidc({ dir, identity, stores, trust, clock, log, replay });
     closers.push(() => oidc.close());
     const callers = new CallerAuthenticator(dir, identity, trust, tls.rootPem, clock, oidc.tokens, replay);
-    const policy = new InterimPolicy(dir, identity.city);
+    const policy = await NodePolicy.open(stores.policies, dir, clock);
+    const followPolicy = () =>
+      policy.refresh().then(
+        (changed) => {
+          if (changed) log.info({ event: 'policy.activated', version: policy.version }, 'policy version in force');
+          return changed;
+        },
+        (err: unknown) => {
+          log.error({ event: 'policy.refresh_failed', err: errorText(err) }, 'policy refresh failed');
+          return false;
+        },
+      );
     const context: NodeContext = {
       dir,
       identity,
@@ -222,6 +237,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
           );
         }
       }, 60_000),
+      setInterval(() => void followPolicy(), options.policyPollMs ?? 1000),
     ];
     for (const t of timers) t.unref();
     closers.push(() => timers.forEach(clearInterval));
@@ -236,6 +252,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       },
       renewCertificate: renew,
       reloadOidc: () => oidc.reload(),
+      refreshPolicy: followPolicy,
       stop: () => closeAll(closers),
     };
   } catch (err) {

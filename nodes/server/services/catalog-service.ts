@@ -14,7 +14,7 @@ import type {
 } from '../../../proto/gen/citymesh/v1/catalog_service.js';
 import type { CatalogEntry as ProtoCatalogEntry } from '../../../proto/gen/citymesh/v1/common.js';
 import { ErrorReason } from '../../../proto/gen/citymesh/v1/errors.js';
-import { CLASSIFICATION_RANK } from '../../policy/interim-policy.js';
+import { CLASSIFICATION_RANK } from '../../policy/engine/index.js';
 import { ownerCity } from '../exchange-core.js';
 import { unary } from '../handler.js';
 import type { NodeContext } from '../node-runtime.js';

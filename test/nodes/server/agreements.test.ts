@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAgreementsCommands } from '../../../cli/commands/agreements.js';
 import { run } from '../../../cli/program.js';
 import { APP_FILES } from '../../../nodes/apps/app-credentials.js';
-import { type AppClients, addGrant, unaryCall } from '../../../nodes/index.js';
+import { type AppClients, unaryCall } from '../../../nodes/index.js';
 import {
   type Agreement,
   AgreementServiceClient,
@@ -125,7 +125,12 @@ beforeAll(async () => {
   await stores.records.appendBatch(HEALTH, [{ json: '{"driver":1,"hours":9}' }], new Date());
   await stores.records.appendBatch(LICENSED, [{ json: '{"line":1}' }], new Date());
   // Beijing's grants let tianjin read the sensitive dataset, but only under an agreement.
-  addGrant(beijing().dir, { city: 'tianjin', resource: HEALTH, actions: ['read'], maxClassification: 'sensitive' });
+  await cluster.grant('beijing', {
+    city: 'tianjin',
+    resource: HEALTH,
+    actions: ['read'],
+    maxClassification: 'sensitive',
+  });
   planner = await appOf('tianjin', 'route-planner');
   tjOffice = await appOf('tianjin', 'tj-office', ['data-office']);
   bjOffice = await appOf('beijing', 'bj-office', ['data-office']);

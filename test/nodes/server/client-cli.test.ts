@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addGrant } from '../../../nodes/index.js';
 import { cli } from '../../support/cli-in-process.js';
 import { startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
 
@@ -46,7 +45,7 @@ describe('citymesh client (an app on the command line)', () => {
     const denied = await cli('client', 'fetch', STATS, '--app', appDir, '--purpose', 'traffic-planning');
     expect(denied.code).toBe(1);
     expect(denied.err).toContain('[POLICY_DENIED]');
-    addGrant(cluster.cities.beijing!.dir, {
+    await cluster.grant('beijing', {
       city: 'tianjin',
       resource: STATS,
       actions: ['read'],

@@ -3,6 +3,8 @@ import type { ManualClock } from '../../../common/clock.js';
 import type { CatalogEntry } from '../../../common/stores/index.js';
 import {
   type AppClients,
+  addGrant,
+  type CityGrant,
   connectApp,
   installExchangeServices,
   issueAppCredentials,
@@ -31,6 +33,8 @@ export interface TestCluster {
     clientId: string,
     attrs?: { industry?: string; roles?: string[] },
   ): Promise<AppClients & { dir: string }>;
+  /** Adds a cross-city grant to `city`'s policy set and waits until its node follows it. */
+  grant(city: string, grant: CityGrant): Promise<void>;
   restart(city: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -102,6 +106,11 @@ export async function startTestCluster(
       const clients = connectApp(out);
       apps.push(clients);
       return { ...clients, dir: out };
+    },
+    async grant(city, grant) {
+      const c = started[city]!;
+      await addGrant(c.dir, c.node.context.stores, grant, { subject: 'test', now: anchor.clock.now() });
+      await c.node.refreshPolicy();
     },
     async restart(city) {
       const c = started[city]!;

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type CryptoKey, type JWK, SignJWT } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addGrant, unaryCall } from '../../../nodes/index.js';
+import { unaryCall } from '../../../nodes/index.js';
 import {
   ACCESS_TOKEN_TYPE,
   EXCHANGE_GRANT_TOKEN_TYPE,
@@ -175,7 +175,7 @@ describe('an app of Beijing calling Tianjin directly with a peer access token', 
   it("leaves the decision to Tianjin's policy: internal data needs Tianjin's grant", async () => {
     const token = await peerToken(PLANS);
     expect(await outcomeOf(fetchDirect(token, request(PLANS)))).toBe('POLICY_DENIED');
-    addGrant(cluster.cities.tianjin!.dir, {
+    await cluster.grant('tianjin', {
       city: 'beijing',
       resource: 'jjj/tianjin/transport-bureau/*',
       actions: ['read'],

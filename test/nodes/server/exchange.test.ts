@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../common/clock.js';
-import { type AppClients, addGrant, unaryCall } from '../../../nodes/index.js';
+import { type AppClients, unaryCall } from '../../../nodes/index.js';
 import type { FetchRecordsResponse, StreamRecordsResponse } from '../../../proto/gen/citymesh/v1/dataset_service.js';
 import { outcomeOf as codeOf, startTestCluster, type TestCluster, testEntry } from './cluster-fixture.js';
 
@@ -90,7 +90,7 @@ describe('cross-city exchange through the home node', () => {
 
   it('denies internal data without a grant of the providing city, and serves it once granted', async () => {
     expect(await codeOf(fetch(tianjinApp, STATS))).toBe('POLICY_DENIED');
-    addGrant(cluster.cities.beijing!.dir, {
+    await cluster.grant('beijing', {
       city: 'tianjin',
       resource: 'jjj/beijing/transport-bureau/*',
       actions: ['read'],
@@ -116,8 +116,8 @@ describe('cross-city exchange through the home node', () => {
     const version = async () =>
       (await call<{ policyVersion: string }>((cb) => beijingApp.node.getNodeStatus({}, cb))).policyVersion;
     const before = await version();
-    expect(before).toMatch(/^[A-Za-z0-9_-]{16}$/);
-    addGrant(cluster.cities.beijing!.dir, {
+    expect(before).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await cluster.grant('beijing', {
       city: 'tangshan',
       resource: 'jjj/beijing/transport-bureau/*',
       actions: ['read'],
