@@ -22,6 +22,22 @@ export const NEGOTIATING_STATES: ReadonlySet<AgreementState> = new Set(['REQUEST
 /** In force (`liveAgreement` accepts these too): terminate applies. */
 export const IN_FORCE_STATES: ReadonlySet<AgreementState> = new Set(['AGREED', 'VERIFIED', 'FINALIZED']);
 
+/** Whether `agreement` is in force for `city`'s use of `datasetId` at `nowMs`: what an exchange may rely on. */
+export function isLiveAgreement(
+  agreement: Agreement | undefined,
+  datasetId: string,
+  city: string,
+  nowMs: number,
+): agreement is Agreement {
+  return (
+    agreement !== undefined &&
+    agreement.datasetId === datasetId &&
+    agreement.consumerCity === city &&
+    IN_FORCE_STATES.has(agreement.state) &&
+    (agreement.expiresAt === undefined || agreement.expiresAt.getTime() > nowMs)
+  );
+}
+
 /** Longest an agreement may run; a longer request is shortened to this (the provider may shorten). */
 export const MAX_AGREEMENT_DAYS = 365;
 const DAY_MS = 86_400_000;

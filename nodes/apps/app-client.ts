@@ -9,6 +9,7 @@ import { CapabilityServiceClient } from '../../proto/gen/citymesh/v1/capability_
 import { CatalogServiceClient } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceClient } from '../../proto/gen/citymesh/v1/dataset_service.js';
 import { NodeServiceClient } from '../../proto/gen/citymesh/v1/node_service.js';
+import { PolicyServiceClient } from '../../proto/gen/citymesh/v1/policy_service.js';
 import { APP_FILES, type AppInfo } from './app-credentials.js';
 
 /** An app's clients to its home node, over mTLS with the app's SVID. */
@@ -19,6 +20,7 @@ export interface AppClients {
   readonly capabilities: CapabilityServiceClient;
   readonly node: NodeServiceClient;
   readonly audit: AuditServiceClient;
+  readonly policy: PolicyServiceClient;
   close(): void;
 }
 
@@ -61,6 +63,7 @@ export function connectApp(credentialsDir: string, endpoint?: string): AppClient
     capabilities: new CapabilityServiceClient(target, credentials, options),
     node: new NodeServiceClient(target, credentials, options),
     audit: new AuditServiceClient(target, credentials, options),
+    policy: new PolicyServiceClient(target, credentials, options),
     close: () => channel.close(),
   };
 }

@@ -174,35 +174,47 @@ export class NodePolicy {
   }
 
   /**
-   * An exchange's decision: the protocol's own requirements first (a declared purpose; the
-   * exchange grant's classification ceiling; a live agreement for entries published as
-   * needing one), then the city's policy set.
+   * An exchange's decision: the protocol's own requirements first (see
+   * {@link protocolCheck}), then the city's policy set, from the decision cache.
    */
   decide(q: ExchangeQuestion): PolicyDecision {
-    const policyVersion = this.version;
-    if (q.purpose.trim() === '') {
-      return deny('PURPOSE_REQUIRED', 'purpose-declared', 'every exchange declares a purpose', policyVersion);
-    }
-    const max = q.grantMaxClassification;
-    if (max !== undefined && CLASSIFICATION_RANK[q.entry.classification] > CLASSIFICATION_RANK[max]) {
-      // The home city authorised no more than this: nothing the provider allows can widen it.
-      return deny(
-        'CLASSIFICATION_EXCEEDED',
-        'grant-ceiling',
-        `${q.entry.id} is ${q.entry.classification}; the exchange grant allows up to ${max}`,
-        policyVersion,
-      );
-    }
-    if (q.entry.requiresAgreement && q.agreement === undefined) {
-      return deny(
-        'AGREEMENT_REQUIRED',
-        'entry-requires-agreement',
-        `${q.entry.id} is published as served only under a live access agreement`,
-        policyVersion,
-      );
-    }
-    return this.engine.decide(policyRequest(q));
+    return protocolCheck(q, this.version) ?? this.engine.decide(policyRequest(q));
   }
+}
+
+/**
+ * The protocol's own requirements, which no set can switch off: a declared purpose; the
+ * exchange grant's classification ceiling; a live agreement for entries published as
+ * needing one. Undefined when they hold and the set decides.
+ */
+export function protocolCheck(q: ExchangeQuestion, policyVersion: string): PolicyDecision | undefined {
+  if (q.purpose.trim() === '') {
+    return deny('PURPOSE_REQUIRED', 'purpose-declared', 'every exchange declares a purpose', policyVersion);
+  }
+  const max = q.grantMaxClassification;
+  if (max !== undefined && CLASSIFICATION_RANK[q.entry.classification] > CLASSIFICATION_RANK[max]) {
+    // The home city authorised no more than this: nothing the provider allows can widen it.
+    return deny(
+      'CLASSIFICATION_EXCEEDED',
+      'grant-ceiling',
+      `${q.entry.id} is ${q.entry.classification}; the exchange grant allows up to ${max}`,
+      policyVersion,
+    );
+  }
+  if (q.entry.requiresAgreement && q.agreement === undefined) {
+    return deny(
+      'AGREEMENT_REQUIRED',
+      'entry-requires-agreement',
+      `${q.entry.id} is published as served only under a live access agreement`,
+      policyVersion,
+    );
+  }
+  return undefined;
+}
+
+/** A decision under any version (an older one, for an auditor), without the node's cache. */
+export function decideUnder(snapshot: PolicySnapshot, q: ExchangeQuestion): PolicyDecision {
+  return protocolCheck(q, snapshot.version) ?? snapshot.decide(policyRequest(q));
 }
 
 function deny(code: PolicyDecision['code'], rule: string, reason: string, policyVersion: string): PolicyDecision {

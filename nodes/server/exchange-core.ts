@@ -6,6 +6,7 @@ import { getCity, parseResourceId, parseSpiffeId } from '../../common/ids/index.
 import type { Agreement, CatalogEntry, Classification } from '../../common/stores/index.js';
 import type { Receipt } from '../../proto/gen/citymesh/v1/common.js';
 import { findMember } from '../../trust-anchor/index.js';
+import { isLiveAgreement } from '../agreements/agreement-rules.js';
 import type { AuditLog, ExchangeAudit } from '../audit/index.js';
 import {
   type ExchangeGrantClaims,
@@ -23,7 +24,6 @@ import type { PeerClients } from './peer-dialer.js';
 
 export const CORRELATION_HEADER = 'citymesh-correlation-id';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const LIVE_AGREEMENT_STATES = new Set(['AGREED', 'VERIFIED', 'FINALIZED']);
 
 /** The subject an exchange is for: the attributes policy decides on, and who presented it. */
 export interface ExchangeSubject extends SubjectAttributes {
@@ -372,14 +372,7 @@ async function liveAgreement(
   entry: CatalogEntry,
 ): Promise<Agreement> {
   const agreement = await deps.context.stores.agreements.get(id);
-  const now = deps.context.clock.nowMs();
-  if (
-    agreement === undefined ||
-    agreement.datasetId !== entry.id ||
-    agreement.consumerCity !== subject.city ||
-    !LIVE_AGREEMENT_STATES.has(agreement.state) ||
-    (agreement.expiresAt !== undefined && agreement.expiresAt.getTime() <= now)
-  ) {
+  if (!isLiveAgreement(agreement, entry.id, subject.city, deps.context.clock.nowMs())) {
     throw new MeshError(
       'AGREEMENT_REQUIRED',
       `agreement ${id} is not a live agreement of ${subject.city} for ${entry.id}`,

@@ -4,6 +4,7 @@ import { AuditServiceService } from '../../proto/gen/citymesh/v1/audit_service.j
 import { CapabilityServiceService } from '../../proto/gen/citymesh/v1/capability_service.js';
 import { CatalogServiceService } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceService } from '../../proto/gen/citymesh/v1/dataset_service.js';
+import { PolicyServiceService } from '../../proto/gen/citymesh/v1/policy_service.js';
 import { activeKey, signingKey } from '../../trust-anchor/index.js';
 import { AuditLog, ExchangeAudit, keyStoreSigner } from '../audit/index.js';
 import { createBackendInvoker } from '../catalog/index.js';
@@ -15,6 +16,7 @@ import { auditService } from './services/audit-service.js';
 import { capabilityService } from './services/capability-service.js';
 import { catalogService } from './services/catalog-service.js';
 import { datasetService } from './services/dataset-service.js';
+import { policyService } from './services/policy-service.js';
 
 /** The exchange of a running node: what its services share beyond the node context. */
 export interface Exchange extends ExchangeDeps {
@@ -44,7 +46,7 @@ export async function openExchange(context: NodeContext): Promise<Exchange> {
   };
 }
 
-/** Installs catalog, datasets and capabilities on the server (`startNode`'s installer). */
+/** Installs catalog, datasets, capabilities, audit, agreements and policy on the server (`startNode`'s installer). */
 export async function installExchangeServices(
   server: grpc.Server,
   context: NodeContext,
@@ -60,5 +62,6 @@ export async function installExchangeServices(
   server.addService(CapabilityServiceService, capabilityService(exchange, invoke));
   server.addService(AuditServiceService, auditService(exchange));
   server.addService(AgreementServiceService, agreementService(exchange));
+  server.addService(PolicyServiceService, policyService(exchange));
   return exchange;
 }

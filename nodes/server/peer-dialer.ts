@@ -5,6 +5,7 @@ import { AgreementServiceClient } from '../../proto/gen/citymesh/v1/agreement_se
 import { CapabilityServiceClient } from '../../proto/gen/citymesh/v1/capability_service.js';
 import { CatalogServiceClient } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceClient } from '../../proto/gen/citymesh/v1/dataset_service.js';
+import { PolicyServiceClient } from '../../proto/gen/citymesh/v1/policy_service.js';
 import { type ClusterMetadataClaims, type ClusterNode, findMember } from '../../trust-anchor/index.js';
 import { peerChainOf } from '../exchange/grpc-peer.js';
 import { authenticatePeer } from '../exchange/peer-auth.js';
@@ -19,6 +20,7 @@ export interface PeerClients {
   readonly catalog: CatalogServiceClient;
   readonly capabilities: CapabilityServiceClient;
   readonly agreements: AgreementServiceClient;
+  readonly policy: PolicyServiceClient;
 }
 
 /**
@@ -66,6 +68,7 @@ export class PeerDialer {
       catalog: new CatalogServiceClient(node.grpc_endpoint, credentials, options),
       capabilities: new CapabilityServiceClient(node.grpc_endpoint, credentials, options),
       agreements: new AgreementServiceClient(node.grpc_endpoint, credentials, options),
+      policy: new PolicyServiceClient(node.grpc_endpoint, credentials, options),
     };
     this.#peers.set(node.spiffe_id, clients);
     return clients;
