@@ -1,4 +1,5 @@
 import { auditAppendSuite } from './audit-append.js';
+import { devicesImportSuite } from './devices-import.js';
 import { exchangeCrossCitySuite } from './exchange-cross-city.js';
 import { grpcEchoSuite } from './grpc-echo/index.js';
 import { policyDecideSuite } from './policy-decide.js';
@@ -11,4 +12,5 @@ export const SUITES: readonly BenchSuite[] = [
   auditAppendSuite,
   tokenVerifySuite,
   policyDecideSuite,
+  devicesImportSuite,
 ];

@@ -11,6 +11,7 @@ import { registerClientCommands } from './commands/client.js';
 import { registerClientsCommands } from './commands/clients.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDatasetsCommands } from './commands/datasets.js';
+import { registerDevicesCommands } from './commands/devices.js';
 import { registerErrorsCommand } from './commands/errors.js';
 import { registerGrantsCommands } from './commands/grants.js';
 import { registerIdsCommands } from './commands/ids.js';
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
   registerCatalogCommands(program, io);
   registerConfigCommands(program, io);
   registerDatasetsCommands(program, io);
+  registerDevicesCommands(program, io, setExitCode);
   registerErrorsCommand(program, io);
   registerGrantsCommands(program, io);
   registerIdsCommands(program, io);

@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { systemClock } from '../common/clock.js';
+import {
+  cityDeviceChecker,
+  DEFAULT_IMPORT_BATCH,
+  DeviceFault,
+  importDevices,
+  ndjsonEntries,
+  writeSyntheticManifest,
+} from '../nodes/devices/index.js';
+import { openSqliteStores } from '../stores/index.js';
+import { type BenchContext, type BenchSuite, benchResult } from './result.js';
+
+const CITY = 'tianjin';
+const COLUMNS =
+  'city, device_id, type, industry, region_code, owner_org, status, credentials, attributes, created_at, updated_at';
+
+/** Seconds the real importer takes over the manifest into a fresh SQLite node store. */
+async function importSeconds(dbPath: string, manifest: string): Promise<number> {
+  const stores = openSqliteStores(dbPath);
+  try {
+    const started = performance.now();
+    const report = await importDevices(
+      { store: stores.devices, checker: cityDeviceChecker(CITY), clock: systemClock },
+      { file: manifest },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    if (report.rejected !== 0 || report.inserted !== report.totalLines) {
+      throw new Error(`the synthetic manifest did not import cleanly: ${JSON.stringify({ ...report, rejects: [] })}`);
+    }
+    return seconds;
+  } finally {
+    await stores.close();
+  }
+}
+
+/**
+ * The baseline: the rows the importer stored, read back a batch at a time (untimed) and
+ * inserted with one raw prepared statement into the same schema (the store's migrations,
+ * so the same indexes and CHECK constraints), with the store's pragmas, in transactions
+ * of the importer's size. Only the inserts and commits are timed.
+ */
+async function rawInsertSeconds(sourcePath: string, dbPath: string, batch: number): Promise<number> {
+  await openSqliteStores(dbPath).close();
+  const source = new Database(sourcePath, { readonly: true });
+  const db = new Database(dbPath);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const read = source.prepare(`SELECT rowid, ${COLUMNS} FROM devices WHERE rowid > ? ORDER BY rowid LIMIT ?`).raw();
+    const insert = db.prepare(`INSERT INTO devices (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const commit = db.transaction((rows: readonly unknown[][]) => {
+      for (const row of rows) insert.run(row.slice(1));
+    });
+    let elapsed = 0;
+    let after = 0;
+    for (;;) {
+      const rows = read.all(after, batch) as unknown[][];
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]?.[0] as number;
+      const started = performance.now();
+      commit.immediate(rows);
+      elapsed += performance.now() - started;
+    }
+    return elapsed / 1000;
+  } finally {
+    db.close();
+    source.close();
+  }
+}
+
+/** Microseconds per line of reading, JSON parsing and checking alone: the importer's own share. */
+async function checkMicros(manifest: string, lines: number): Promise<number> {
+  const checker = cityDeviceChecker(CITY);
+  const at = new Date();
+  let bad = 0;
+  const started = performance.now();
+  for await (const chunk of ndjsonEntries(manifest)) {
+    for (const entry of chunk) if ((entry.fault ?? checker.check(entry.value, at)) instanceof DeviceFault) bad++;
+  }
+  if (bad > 0) throw new Error(`${bad} synthetic lines failed their checks`);
+  return ((performance.now() - started) * 1000) / lines;
+}
+
+/**
+ * `devices.import.1m`: seconds to import a manifest of 1M valid devices (100k with
+ * `--quick`) with the real importer (hash and count pass, streaming parse, checks,
+ * batches with their checkpoint) into a fresh SQLite store, against `sqlite.insert.raw`,
+ * the same rows inserted raw into the same schema in the same run. Goals: at most 30 s,
+ * and at most 10× the raw insert.
+ */
+export const devicesImportSuite: BenchSuite = {
+  name: 'devices.import',
+  async run(context: BenchContext) {
+    const total = context.quick ? 100_000 : 1_000_000;
+    const at = (name: string) => join(context.workDir, name);
+    // Warm up the JIT and the file system on a small run of each first.
+    writeSyntheticManifest(at('devices-warmup.ndjson'), { city: CITY, devices: 10_000, idPrefix: 'warm-' });
+    await importSeconds(at('devices-warmup.db'), at('devices-warmup.ndjson'));
+    await rawInsertSeconds(at('devices-warmup.db'), at('devices-raw-warmup.db'), DEFAULT_IMPORT_BATCH);
+
+    context.progress(`devices: writing a manifest of ${total} devices`);
+    const manifest = at('devices.ndjson');
+    writeSyntheticManifest(manifest, { city: CITY, devices: total });
+    context.progress(`devices: importing ${total} devices`);
+    const value = await importSeconds(at('devices.db'), manifest);
+    context.progress(`devices: baseline, the same ${total} rows inserted raw`);
+    const baselineValue = await rawInsertSeconds(at('devices.db'), at('devices-raw.db'), DEFAULT_IMPORT_BATCH);
+    const micros = await checkMicros(manifest, total);
+    context.progress(
+      `devices: import ${value.toFixed(2)} s (${Math.round(total / value)}/s), raw insert ${baselineValue.toFixed(2)} s, read+parse+check alone ${micros.toFixed(2)} µs/line`,
+    );
+    const result = benchResult({
+      name: 'devices.import.1m',
+      value,
+      unit: 's',
+      baseline: 'sqlite.insert.raw',
+      baselineValue,
+      goal: { on: 'value', op: '<=', target: 30 },
+    });
+    return [{ ...result, goal: 'value <= 30 and ratio <= 10', goalMet: result.goalMet === true && result.ratio <= 10 }];
+  },
+};
