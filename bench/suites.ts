@@ -1,4 +1,5 @@
 import { auditAppendSuite } from './audit-append.js';
+import { deviceAuthSuite } from './device-auth.js';
 import { devicesImportSuite } from './devices-import.js';
 import { exchangeCrossCitySuite } from './exchange-cross-city.js';
 import { grpcEchoSuite } from './grpc-echo/index.js';
@@ -12,5 +13,6 @@ export const SUITES: readonly BenchSuite[] = [
   auditAppendSuite,
   tokenVerifySuite,
   policyDecideSuite,
+  deviceAuthSuite,
   devicesImportSuite,
 ];

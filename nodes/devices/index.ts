@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+
+export * from './auth/index.js';
 export {
   CSV_ATTRIBUTE_PREFIX,
   CSV_CREDENTIAL_COLUMNS,
