@@ -10,6 +10,7 @@ import {
   writeSyntheticManifest,
 } from '../nodes/devices/index.js';
 import { openSqliteStores } from '../stores/index.js';
+import { PAGE_CACHE_KIB } from '../stores/sqlite/database.js';
 import { type BenchContext, type BenchSuite, benchResult } from './result.js';
 
 const CITY = 'tianjin';
@@ -48,6 +49,7 @@ async function rawInsertSeconds(sourcePath: string, dbPath: string, batch: numbe
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    db.pragma(`cache_size = ${-PAGE_CACHE_KIB}`);
     const read = source.prepare(`SELECT rowid, ${COLUMNS} FROM devices WHERE rowid > ? ORDER BY rowid LIMIT ?`).raw();
     const insert = db.prepare(`INSERT INTO devices (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const commit = db.transaction((rows: readonly unknown[][]) => {
