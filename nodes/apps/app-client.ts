@@ -8,6 +8,7 @@ import { AuditServiceClient } from '../../proto/gen/citymesh/v1/audit_service.js
 import { CapabilityServiceClient } from '../../proto/gen/citymesh/v1/capability_service.js';
 import { CatalogServiceClient } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceClient } from '../../proto/gen/citymesh/v1/dataset_service.js';
+import { DeviceServiceClient } from '../../proto/gen/citymesh/v1/device_service.js';
 import { NodeServiceClient } from '../../proto/gen/citymesh/v1/node_service.js';
 import { PolicyServiceClient } from '../../proto/gen/citymesh/v1/policy_service.js';
 import { APP_FILES, type AppInfo } from './app-credentials.js';
@@ -21,6 +22,7 @@ export interface AppClients {
   readonly node: NodeServiceClient;
   readonly audit: AuditServiceClient;
   readonly policy: PolicyServiceClient;
+  readonly devices: DeviceServiceClient;
   close(): void;
 }
 
@@ -64,6 +66,7 @@ export function connectApp(credentialsDir: string, endpoint?: string): AppClient
     node: new NodeServiceClient(target, credentials, options),
     audit: new AuditServiceClient(target, credentials, options),
     policy: new PolicyServiceClient(target, credentials, options),
+    devices: new DeviceServiceClient(target, credentials, options),
     close: () => channel.close(),
   };
 }

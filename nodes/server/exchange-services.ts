@@ -4,6 +4,7 @@ import { AuditServiceService } from '../../proto/gen/citymesh/v1/audit_service.j
 import { CapabilityServiceService } from '../../proto/gen/citymesh/v1/capability_service.js';
 import { CatalogServiceService } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceService } from '../../proto/gen/citymesh/v1/dataset_service.js';
+import { DeviceServiceService } from '../../proto/gen/citymesh/v1/device_service.js';
 import { PolicyServiceService } from '../../proto/gen/citymesh/v1/policy_service.js';
 import { activeKey, signingKey } from '../../trust-anchor/index.js';
 import { AuditLog, ExchangeAudit, keyStoreSigner } from '../audit/index.js';
@@ -16,6 +17,7 @@ import { auditService } from './services/audit-service.js';
 import { capabilityService } from './services/capability-service.js';
 import { catalogService } from './services/catalog-service.js';
 import { datasetService } from './services/dataset-service.js';
+import { deviceService } from './services/device-service.js';
 import { policyService } from './services/policy-service.js';
 
 /** The exchange of a running node: what its services share beyond the node context. */
@@ -46,7 +48,7 @@ export async function openExchange(context: NodeContext): Promise<Exchange> {
   };
 }
 
-/** Installs catalog, datasets, capabilities, audit, agreements and policy on the server (`startNode`'s installer). */
+/** Installs catalog, datasets, capabilities, audit, agreements, policy and devices on the server (`startNode`'s installer). */
 export async function installExchangeServices(
   server: grpc.Server,
   context: NodeContext,
@@ -63,5 +65,6 @@ export async function installExchangeServices(
   server.addService(AuditServiceService, auditService(exchange));
   server.addService(AgreementServiceService, agreementService(exchange));
   server.addService(PolicyServiceService, policyService(exchange));
+  server.addService(DeviceServiceService, deviceService(exchange));
   return exchange;
 }
