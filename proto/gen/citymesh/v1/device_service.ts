@@ -232,7 +232,8 @@ export interface RotateDeviceCredentialRequest {
   newPublicKeyJwk: string;
   /**
    * Optional. A JWT signed with the new key (`sub` = the device's SPIFFE ID, `aud` =
-   * the node's SPIFFE ID, short `exp`); required when the caller is the device.
+   * the city's entity id or the node's SPIFFE ID, short `exp`); required when the
+   * caller is the device.
    */
   proofOfPossession: string;
 }
@@ -273,9 +274,11 @@ export interface ImportDevicesResponse {
 
 export interface AuthenticateDeviceRequest {
   /**
-   * Required. The device-signed compact JWT: ES256 or EdDSA, `kid` = the key
-   * thumbprint, `sub` = the device's SPIFFE ID, `aud` = the called node's SPIFFE ID,
-   * short `exp`, unique `jti`.
+   * Required. The device-signed compact JWT: ES256 or EdDSA, `typ`
+   * `citymesh-device+jwt`, `kid` = the credential id (the key thumbprint unless
+   * registered otherwise), `iss` = `sub` = the device's SPIFFE ID, `aud` = the city's
+   * entity id (every node of the city shares it), `exp` at most 24 h after `iat`,
+   * unique `jti`.
    */
   deviceJwt: string;
 }
