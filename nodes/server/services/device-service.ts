@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { importJWK, jwtVerify } from 'jose';
 import { toServiceError } from '../../../common/errors/grpc.js';
@@ -13,23 +12,27 @@ import type {
   SendTelemetryRequest,
   SendTelemetryResponse,
 } from '../../../proto/gen/citymesh/v1/device_service.js';
-import { findMember } from '../../../trust-anchor/index.js';
 import {
-  authenticateDeviceCertificate,
-  DEVICE_TOKEN_TYP,
   DeviceRegistry,
   DeviceTokenVerifier,
   defaultTaxonomy,
   issueDeviceCertificate,
   jwkThumbprint,
 } from '../../devices/index.js';
-import { peerChainOf } from '../../exchange/grpc-peer.js';
 import { cityCaKey } from '../../trust/city-ca-key.js';
-import { type Caller, describeCaller } from '../caller.js';
 import type { ExchangeDeps } from '../exchange-core.js';
 import { clientStream, unary } from '../handler.js';
-import { hasAppRole, type ProtocolRole } from '../roles.js';
+import { hasAppRole } from '../roles.js';
 import { issueToken, pageLimit, readToken } from './audit-paging.js';
+import {
+  actorOf,
+  type DeviceCaller,
+  type DeviceServiceCaller,
+  devicePresenter,
+  isWorkload,
+  refuse,
+  requireRoles,
+} from './device-callers.js';
 import { importDeviceLines } from './device-import-stream.js';
 import {
   deviceAttributes,
@@ -45,56 +48,6 @@ import { receiveTelemetry } from './device-telemetry.js';
 
 /** Device certificates issued through the service: a week, renewed by a new CSR. */
 const DEVICE_CERTIFICATE_HOURS = 7 * 24;
-
-/** A device of this city, authenticated by its JWT or its certificate. Known to DeviceService only. */
-export interface DeviceCaller {
-  readonly kind: 'device';
-  readonly device: Device;
-  readonly spiffeId: string;
-  readonly expiresAt: Date;
-}
-
-/** Who calls a DeviceService RPC: the node's usual callers, or a device (device-callable RPCs only). */
-export type DeviceServiceCaller = Caller | DeviceCaller;
-
-const describe = (caller: DeviceServiceCaller) =>
-  caller.kind === 'device' ? `device ${caller.device.deviceId}` : describeCaller(caller);
-
-/** An app of this city over mTLS (SPIFFE `.../app/<client_id>`): a gateway or other workload. */
-const isWorkload = (caller: DeviceServiceCaller) => caller.kind === 'app' && caller.subject === undefined;
-
-function refuse(caller: DeviceServiceCaller, method: string, who: string): MeshError {
-  return new MeshError('ROLE_REQUIRED', `${method} is for ${who}; ${describe(caller)} is not`, {
-    details: { method, role: who },
-  });
-}
-
-function requireRoles(caller: DeviceServiceCaller, roles: readonly ProtocolRole[], method: string): void {
-  if (caller.kind === 'device' || !roles.some((role) => hasAppRole(caller, role))) {
-    throw refuse(caller, method, `an app of this city with role ${roles.join(' or ')}`);
-  }
-}
-
-const actorOf = (caller: DeviceServiceCaller) =>
-  caller.kind === 'device'
-    ? caller.spiffeId
-    : caller.kind === 'app'
-      ? (caller.subject ?? caller.spiffeId)
-      : caller.kind === 'node'
-        ? caller.peer.spiffeId
-        : caller.spiffeId;
-
-/** The header of a compact JWS, or undefined when it is none. */
-function jwsHeader(token: string): Record<string, unknown> | undefined {
-  const dot = token.indexOf('.');
-  if (dot <= 0 || dot > 1024) return undefined;
-  try {
-    const header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as unknown;
-    return header !== null && typeof header === 'object' ? (header as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * DeviceService: the city's device registry over gRPC (DeviceRegistry, so every change is
@@ -124,41 +77,7 @@ export function deviceService(deps: ExchangeDeps): DeviceServiceServer {
   });
   const log = (method: string) => (e: unknown) => context.log.error({ err: e, method }, 'call failed');
 
-  /** The device presenting the call, or undefined when the call is not a device's. */
-  const presentedDevice = (call: {
-    getAuthContext(): Parameters<typeof peerChainOf>[0];
-    metadata: grpc.Metadata;
-  }): Promise<DeviceCaller> | undefined => {
-    const chain = peerChainOf(call.getAuthContext());
-    if (chain.length > 0) {
-      let san = '';
-      try {
-        san = new X509Certificate(chain[0]!).subjectAltName ?? '';
-      } catch {
-        return undefined;
-      }
-      if (!/URI:spiffe:\/\/[^/]+\/device\//.test(san)) return undefined;
-      const metadata = context.trust.metadata;
-      return authenticateDeviceCertificate(chain, {
-        cluster,
-        city,
-        cityCaPems: findMember(metadata, city).ca_certificates,
-        rootPems: [context.tls.rootPem],
-        revokedSerials: metadata.revocations.filter((r) => r.kind === 'certificate').map((r) => r.id),
-        lookup,
-        now: clock.now(),
-      }).then((d) => ({ kind: 'device', device: d.device, spiffeId: d.spiffeId, expiresAt: d.expiresAt }));
-    }
-    const values = call.metadata.get('authorization');
-    const value = values.length === 1 ? String(values[0]) : '';
-    if (!value.startsWith('Bearer ')) return undefined;
-    const token = value.slice('Bearer '.length);
-    const typ = jwsHeader(token)?.typ;
-    if (typ !== DEVICE_TOKEN_TYP && typ !== `application/${DEVICE_TOKEN_TYP}`) return undefined;
-    return verifier
-      .verify(token)
-      .then((d) => ({ kind: 'device', device: d.device, spiffeId: d.spiffeId, expiresAt: d.expiresAt }));
-  };
+  const presentedDevice = devicePresenter(context, verifier, lookup);
 
   /** A unary RPC a device may call too. */
   function deviceUnary<Req, Res>(
