@@ -4,8 +4,8 @@ import { fail } from '../../trust-anchor/index.js';
 /** `typ` of RFC 9068 access tokens (RFC 9068 §2.1; `application/at+jwt` is the same type). */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 
-/** The claims of a city access token (identity.md §4) once verified; frozen, shared by cache hits. */
-export interface AccessTokenClaims {
+/** The RFC 9068 claims every access token of a city's provider carries, whoever it was issued to. */
+export interface Rfc9068Claims {
   readonly iss: string;
   readonly aud: string;
   readonly sub: string;
@@ -16,6 +16,10 @@ export interface AccessTokenClaims {
   readonly nbf?: number;
   /** Space-separated scopes; absent when none was granted. */
   readonly scope?: string;
+}
+
+/** The claims of a city access token (identity.md §4) once verified; frozen, shared by cache hits. */
+export interface AccessTokenClaims extends Rfc9068Claims {
   readonly city: string;
   readonly org: string;
   readonly industry: string;

@@ -14,6 +14,7 @@ import { checkAccessTokenHeader } from './access-token-header.js';
 import { type ImportedKeys, importKeySet, keySetFingerprint } from './access-token-keys.js';
 import { type CompactParts, decodeJsonObject, splitCompact } from './compact-jws.js';
 import { isPeerTokenPayload, type PeerAccessTokenClaims, peerAccessTokenClaims } from './peer-token-claims.js';
+import { checkTimes, tokenExpired, tokenTooLarge } from './token-rules.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** Largest access token accepted; checked before anything is decoded. Real ones are ~1 KiB. */
@@ -154,7 +155,7 @@ export class AccessTokenVerifier {
    */
   verifyAny(token: unknown): VerifiedAccessToken {
     if (typeof token !== 'string') throw fail('TOKEN_MALFORMED', 'type', 'a token must be a string');
-    if (token.length > this.#maxBytes) throw tooLarge(token.length, this.#maxBytes);
+    if (token.length > this.#maxBytes) throw tokenTooLarge(token.length, this.#maxBytes);
     const trust = this.#currentTrust();
     const now = this.#clock.nowMs() / 1000;
     // Keyed by the signature segment, compared on the whole token: a token string arrives
@@ -165,7 +166,7 @@ export class AccessTokenVerifier {
     if (hit !== undefined && hit.token === token) {
       if (now - this.#leeway >= hit.claims.exp) {
         this.#cache.delete(signature);
-        throw expired(hit.claims.exp, now, this.#leeway);
+        throw tokenExpired(hit.claims.exp, now, this.#leeway);
       }
       this.#assertNotRevoked(trust, hit.kid);
       return hit;
@@ -192,7 +193,7 @@ export class AccessTokenVerifier {
 
   #verifyUncached(token: string, trust: Trust, now: number): Verified {
     const bytes = Buffer.byteLength(token, 'utf8');
-    if (bytes > this.#maxBytes) throw tooLarge(bytes, this.#maxBytes);
+    if (bytes > this.#maxBytes) throw tokenTooLarge(bytes, this.#maxBytes);
     const parts = splitCompact(token);
     if (typeof parts === 'string') throw fail('TOKEN_MALFORMED', 'compact-shape', parts);
     const kid = this.#kidOf(parts.header);
@@ -302,17 +303,7 @@ export class AccessTokenVerifier {
 
   /** federation.md §6.1 rules 13–15 with this verifier's leeway, and the provider's lifetime cap. */
   #checkTimes(payload: Record<string, unknown>, now: number): void {
-    const { iat, nbf, exp } = payload;
-    // Written out rather than looped: this runs on every uncached token.
-    if (iat !== undefined && !Number.isFinite(iat)) throw notNumericDate('iat');
-    if (nbf !== undefined && !Number.isFinite(nbf)) throw notNumericDate('nbf');
-    if (exp !== undefined && !Number.isFinite(exp)) throw notNumericDate('exp');
-    if (typeof exp !== 'number') throw fail('TOKEN_MALFORMED', 'exp-required', 'exp is required', { claim: 'exp' });
-    if (typeof iat !== 'number') throw fail('TOKEN_MALFORMED', 'iat-required', 'iat is required', { claim: 'iat' });
-    if (exp <= iat) throw fail('TOKEN_MALFORMED', 'exp-after-iat', 'exp must be after iat', { claim: 'exp' });
-    if (iat > now + this.#leeway) throw notYetValid('iat', iat, now, this.#leeway);
-    if (typeof nbf === 'number' && nbf > now + this.#leeway) throw notYetValid('nbf', nbf, now, this.#leeway);
-    if (now - this.#leeway >= exp) throw expired(exp, now, this.#leeway);
+    const { iat, exp } = checkTimes(payload, now, this.#leeway);
     if (exp - iat > MAX_ACCESS_TOKEN_LIFETIME_SECONDS) {
       throw fail(
         'TOKEN_LIFETIME_EXCEEDED',
@@ -385,28 +376,4 @@ function signatureVerifies(key: KeyObject, parts: CompactParts): boolean {
   } catch {
     return false;
   }
-}
-
-function notNumericDate(claim: string): MeshError {
-  return fail('TOKEN_MALFORMED', 'numeric-date', `${claim} must be a NumericDate (RFC 7519 §2)`, { claim });
-}
-
-function notYetValid(claim: 'iat' | 'nbf', value: number, now: number, leeway: number): MeshError {
-  return fail(
-    'TOKEN_NOT_YET_VALID',
-    `${claim}-future`,
-    `${claim} ${value} is in the future (now ${now}, leeway ${leeway} s)`,
-    { [claim]: value, now },
-  );
-}
-
-function tooLarge(bytes: number, maxBytes: number): MeshError {
-  return fail('TOKEN_TOO_LARGE', 'max-size', `token is ${bytes} bytes, more than the ${maxBytes} allowed`, {
-    bytes,
-    maxBytes,
-  });
-}
-
-function expired(exp: number, now: number, leeway: number): MeshError {
-  return fail('TOKEN_EXPIRED', 'expired', `expired at ${exp} (now ${now}, leeway ${leeway} s)`, { exp, now });
 }

@@ -9,6 +9,7 @@ import {
   exchangeGrantSchema,
   type GrantAction,
 } from '../exchange/grant-claims.js';
+import type { Rfc9068Claims } from './access-token-claims.js';
 
 /**
  * What the home city authorised, copied from the exchange grant into the peer access
@@ -29,17 +30,9 @@ export interface PeerExchangeClaim {
  * the JWT-bearer grant to an app of another member city. `city` is the app's home city;
  * there is no `org` or `roles`, because no local account or registration stands behind it.
  */
-export interface PeerAccessTokenClaims {
-  readonly iss: string;
-  readonly aud: string;
-  readonly sub: string;
+export interface PeerAccessTokenClaims extends Rfc9068Claims {
   /** The app's SPIFFE id at its home city. */
   readonly client_id: string;
-  readonly jti: string;
-  readonly iat: number;
-  readonly exp: number;
-  readonly nbf?: number;
-  readonly scope?: string;
   readonly city: string;
   readonly industry: string;
   readonly level: RegionLevel;

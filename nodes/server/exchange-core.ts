@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { canonicalBytes } from '../../common/canonical-json.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
-import { getCity, parseResourceId, parseSpiffeId } from '../../common/ids/index.js';
+import { getCity, parseResourceId, parseSpiffeId, type RegionLevel } from '../../common/ids/index.js';
 import type { Agreement, CatalogEntry, Classification } from '../../common/stores/index.js';
 import type { Receipt } from '../../proto/gen/citymesh/v1/common.js';
 import { findMember } from '../../trust-anchor/index.js';
@@ -18,7 +18,7 @@ import {
 } from '../exchange/index.js';
 import type { PolicyAction, SubjectAttributes, SubjectKind } from '../policy/engine/index.js';
 import type { NodePolicy } from '../policy/node-policy.js';
-import type { Caller, VisitorCaller } from './caller.js';
+import type { Caller } from './caller.js';
 import type { NodeContext } from './node-runtime.js';
 import type { PeerClients } from './peer-dialer.js';
 
@@ -149,21 +149,19 @@ export async function identifyExchange(
   if (caller.kind === 'node') {
     const claims = await verifyGrantFor(deps, call, caller, expect);
     return {
-      subject: {
-        kind: subjectKindOf(claims.sub),
-        id: claims.sub,
-        city: claims.city,
-        industry: claims.industry,
-        level: claims.level,
-        region: claims.region ?? cityRegion(claims.city),
-        roles: [],
-        consumerNodeId: caller.peer.spiffeId,
-        ...(claims.max_classification ? { grantMaxClassification: claims.max_classification } : {}),
-      },
+      subject: delegatedSubject(claims, caller.peer.spiffeId, claims.max_classification),
       correlationId: correlationOf(call),
     };
   }
-  if (caller.kind === 'visitor') return { subject: visitorSubject(caller, expect), correlationId: randomUUID() };
+  if (caller.kind === 'visitor') {
+    // A peer access token is good for exactly the exchange its home city authorised (identity.md §8.2).
+    const { claims } = caller;
+    requireAuthorisedExchange(claims.exchange, expect, 'peer token');
+    return {
+      subject: delegatedSubject(claims, caller.spiffeId, claims.exchange.max_classification),
+      correlationId: randomUUID(),
+    };
+  }
   const id = caller.subject ?? caller.spiffeId;
   return {
     subject: {
@@ -182,28 +180,15 @@ export async function identifyExchange(
 }
 
 /**
- * The subject of a direct call with a peer access token: the exchange its home city
- * authorised, exactly (identity.md §8.2). The app itself stands where a consumer node
- * would, so the provider's evidence names who received the data.
+ * The subject a home city vouches for, in an exchange grant or a peer access token: its
+ * attributes, with `presentedBy` (the forwarding node, or the visiting app itself) standing
+ * on the consumer side of the evidence.
  */
-function visitorSubject(
-  caller: VisitorCaller,
-  expect: { resource: string; action: GrantAction; purpose: string },
+function delegatedSubject(
+  claims: { sub: string; city: string; industry: string; level: RegionLevel; region?: string | undefined },
+  presentedBy: string,
+  max: Classification | undefined,
 ): ExchangeSubject {
-  const { claims } = caller;
-  const granted = claims.exchange;
-  if (granted.resource !== expect.resource || granted.action !== expect.action) {
-    throw new MeshError(
-      'TOKEN_AUDIENCE_MISMATCH',
-      `the peer token is for ${granted.action} on ${granted.resource}, not ${expect.action} on ${expect.resource}`,
-      { details: { rule: 'grant-request' } },
-    );
-  }
-  if (granted.purpose !== expect.purpose) {
-    throw new MeshError('TOKEN_AUDIENCE_MISMATCH', 'the peer token was issued for another purpose', {
-      details: { rule: 'grant-purpose' },
-    });
-  }
   return {
     kind: subjectKindOf(claims.sub),
     id: claims.sub,
@@ -212,9 +197,29 @@ function visitorSubject(
     level: claims.level,
     region: claims.region ?? cityRegion(claims.city),
     roles: [],
-    consumerNodeId: caller.spiffeId,
-    ...(granted.max_classification ? { grantMaxClassification: granted.max_classification } : {}),
+    consumerNodeId: presentedBy,
+    ...(max ? { grantMaxClassification: max } : {}),
   };
+}
+
+/** The request must be the one the home city authorised: same resource, action and (when given) purpose. */
+function requireAuthorisedExchange(
+  granted: { resource: string; action: GrantAction; purpose: string },
+  expect: { resource: string; action: GrantAction; purpose?: string },
+  what: 'grant' | 'peer token',
+): void {
+  if (granted.resource !== expect.resource || granted.action !== expect.action) {
+    throw new MeshError(
+      'TOKEN_AUDIENCE_MISMATCH',
+      `the ${what} is for ${granted.action} on ${granted.resource}, not ${expect.action} on ${expect.resource}`,
+      { details: { rule: 'grant-request' } },
+    );
+  }
+  if (expect.purpose !== undefined && granted.purpose !== expect.purpose) {
+    throw new MeshError('TOKEN_AUDIENCE_MISMATCH', `the ${what} was issued for another purpose`, {
+      details: { rule: 'grant-purpose' },
+    });
+  }
 }
 
 /**
@@ -402,18 +407,7 @@ export async function verifyGrantFor(
     now: context.clock.now(),
     replay: deps.replay,
   });
-  if (claims.resource !== expect.resource || claims.action !== expect.action) {
-    throw new MeshError(
-      'TOKEN_AUDIENCE_MISMATCH',
-      `the grant is for ${claims.action} on ${claims.resource}, not ${expect.action} on ${expect.resource}`,
-      { details: { rule: 'grant-request' } },
-    );
-  }
-  if (expect.purpose !== undefined && claims.purpose !== expect.purpose) {
-    throw new MeshError('TOKEN_AUDIENCE_MISMATCH', 'the grant was issued for another purpose', {
-      details: { rule: 'grant-purpose' },
-    });
-  }
+  requireAuthorisedExchange(claims, expect, 'grant');
   return claims;
 }
 

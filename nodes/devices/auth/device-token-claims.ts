@@ -1,5 +1,5 @@
-import type { MeshError } from '../../../common/errors/mesh-error.js';
 import { fail } from '../../../trust-anchor/index.js';
+import { checkTimes } from '../../oidc/token-rules.js';
 
 /** Longest `jti` accepted: it is kept in the replay cache for the token's whole life. */
 export const MAX_DEVICE_TOKEN_JTI_LENGTH = 128;
@@ -33,19 +33,9 @@ export function checkDeviceTokenClaims(
   rules: TimeRules,
   now: number,
 ): DeviceTokenClaims {
-  const { iat, nbf, exp, aud, jti } = payload;
-  if (iat !== undefined && !Number.isFinite(iat)) throw notNumericDate('iat');
-  if (nbf !== undefined && !Number.isFinite(nbf)) throw notNumericDate('nbf');
-  if (exp !== undefined && !Number.isFinite(exp)) throw notNumericDate('exp');
-  if (typeof exp !== 'number') throw fail('TOKEN_MALFORMED', 'exp-required', 'exp is required', { claim: 'exp' });
-  if (typeof iat !== 'number') throw fail('TOKEN_MALFORMED', 'iat-required', 'iat is required', { claim: 'iat' });
-  if (exp <= iat) throw fail('TOKEN_MALFORMED', 'exp-after-iat', 'exp must be after iat', { claim: 'exp' });
+  const { aud, jti } = payload;
   const { leeway, maxLifetime } = rules;
-  if (iat > now + leeway) throw notYetValid('iat', iat, now, leeway);
-  if (typeof nbf === 'number' && nbf > now + leeway) throw notYetValid('nbf', nbf, now, leeway);
-  if (now - leeway >= exp) {
-    throw fail('TOKEN_EXPIRED', 'expired', `expired at ${exp} (now ${now}, leeway ${leeway} s)`, { exp, now });
-  }
+  const { iat, exp, nbf } = checkTimes(payload, now, leeway);
   if (exp - iat > maxLifetime) {
     throw fail(
       'TOKEN_LIFETIME_EXCEEDED',
@@ -76,20 +66,4 @@ export function checkDeviceTokenClaims(
     );
   }
   return Object.freeze(typeof nbf === 'number' ? { sub, aud, iat, exp, nbf, jti } : { sub, aud, iat, exp, jti });
-}
-
-function notNumericDate(claim: string): MeshError {
-  return fail('TOKEN_MALFORMED', 'numeric-date', `${claim} must be a NumericDate (RFC 7519 §2)`, { claim });
-}
-
-function notYetValid(claim: 'iat' | 'nbf', value: number, now: number, leeway: number): MeshError {
-  return fail(
-    'TOKEN_NOT_YET_VALID',
-    `${claim}-future`,
-    `${claim} ${value} is in the future (now ${now}, leeway ${leeway} s)`,
-    {
-      [claim]: value,
-      now,
-    },
-  );
 }

@@ -4,6 +4,7 @@ import type { Device } from '../../../common/stores/device-store.js';
 import { fail } from '../../../trust-anchor/index.js';
 import type { ReplayCache } from '../../exchange/replay-cache.js';
 import { type CompactParts, decodeJsonObject, splitCompact } from '../../oidc/compact-jws.js';
+import { tokenTooLarge } from '../../oidc/token-rules.js';
 import {
   checkCredentialWindow,
   type DeviceLookup,
@@ -153,17 +154,7 @@ export class DeviceTokenVerifier {
     if (typeof token !== 'string') throw fail('TOKEN_MALFORMED', 'type', 'a token must be a string');
     // UTF-16 length bounds the work before anything is decoded; base64url is ASCII, so a
     // token that passes the shape rule has as many bytes as characters.
-    if (token.length > this.#maxBytes) {
-      throw fail(
-        'TOKEN_TOO_LARGE',
-        'max-size',
-        `token is ${token.length} bytes, more than the ${this.#maxBytes} allowed`,
-        {
-          bytes: token.length,
-          maxBytes: this.#maxBytes,
-        },
-      );
-    }
+    if (token.length > this.#maxBytes) throw tokenTooLarge(token.length, this.#maxBytes);
     const parts = splitCompact(token);
     if (typeof parts === 'string') throw fail('TOKEN_MALFORMED', 'compact-shape', parts);
     const header = decodeJsonObject(parts.header);
