@@ -8,7 +8,7 @@
  */
 export { type CreateClusterRootCaOptions, clusterUriConstraint, createClusterRootCa, rootCommonName } from './ca.js';
 export { checkCityCa } from './city-ca-check.js';
-export { type CreateCsrOptions, createCsr, type ParsedCsr, parseCsr } from './csr.js';
+export { type CreateCsrOptions, createCsr, type ParseCsrOptions, type ParsedCsr, parseCsr } from './csr.js';
 export {
   type IssueCityIntermediateCaOptions,
   type IssuerOptions,
@@ -30,10 +30,12 @@ export {
   keyIdOf,
   type PublicEcJwk,
 } from './keys.js';
+export { LEAF_PROFILES, type LeafProfile } from './leaf-profile.js';
 export { certificatePemFromDer } from './pem.js';
 export { DEFAULT_LEEWAY_SECONDS, type IssuedCertificate, NOT_BEFORE_BACKDATE_SECONDS } from './profile.js';
 export type { CryptoKey } from './provider.js';
 export { canonicalSerial, SERIAL_BYTES } from './serial.js';
+export type { SubjectKeyAlgorithm } from './subject-key.js';
 export {
   type CertificateRole,
   MAX_INTERMEDIATES,

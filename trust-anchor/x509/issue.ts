@@ -1,7 +1,7 @@
 import { formatTrustDomain, parseCityName, parseClusterName, SPIFFE_SCHEME_PREFIX } from '../../common/ids/index.js';
-import { parseCsr } from './csr.js';
 import { type LoadedIssuer, loadIssuer } from './issuer.js';
 import type { EcKeyPair } from './keys.js';
+import { kindProblem, LEAF_PROFILES, type LeafProfile, leafProfileOf } from './leaf-profile.js';
 import { checkName, permittedUriHostsExtension } from './name-constraints.js';
 import { checkDnsNames, parseCertificateSpiffeUri } from './names.js';
 import {
@@ -13,12 +13,10 @@ import {
   serialFor,
   validityWindow,
 } from './profile.js';
-import { type CryptoKey, EC_KEY_ALGORITHM, SIGNING_ALGORITHM, subtle, x509 } from './provider.js';
+import { type CryptoKey, SIGNING_ALGORITHM, x509 } from './provider.js';
+import { checkRequestedUri, type SubjectKeySource, subjectKey } from './subject-source.js';
 
-/** Where the certified public key comes from: a CSR (proof of possession checked) or a key the caller already trusts. */
-export type SubjectKeySource =
-  | { readonly csrPem: string; readonly publicKey?: undefined }
-  | { readonly publicKey: CryptoKey; readonly csrPem?: undefined };
+export type { SubjectKeySource } from './subject-source.js';
 
 /** The issuing CA and the moment of issuance, common to every issuing function. */
 export interface IssuerOptions {
@@ -49,8 +47,14 @@ export type IssueSpiffeLeafOptions = IssuerOptions &
     /**
      * DNS SANs for TLS server-name checks (grpc-js verifies the name it dials, e.g.
      * `localhost`). SPIFFE authentication ignores them: only the URI SAN identifies.
+     * None in the `device` profile: a device serves no TLS.
      */
     readonly dnsNames?: readonly string[];
+    /**
+     * `node` (default): EKU serverAuth + clientAuth, P-256 keys, any SPIFFE kind but
+     * `device`. `device`: EKU clientAuth only, P-256 or Ed25519 keys, a device SPIFFE id.
+     */
+    readonly profile?: LeafProfile;
   };
 
 /** Options of {@link issueTlsServerCert}. */
@@ -63,33 +67,6 @@ export type IssueTlsServerCertOptions = IssuerOptions &
     /** IP SANs; default `['127.0.0.1']`. */
     readonly ipAddresses?: readonly string[];
   };
-
-async function subjectKey(
-  source: SubjectKeySource,
-): Promise<{ publicKey: CryptoKey; requestedUris: readonly string[] | null }> {
-  if (source.csrPem !== undefined && source.publicKey !== undefined) {
-    throw new TypeError('pass either csrPem or publicKey, not both');
-  }
-  if (source.csrPem !== undefined) {
-    const csr = await parseCsr(source.csrPem);
-    return { publicKey: csr.publicKey, requestedUris: csr.uris };
-  }
-  if (source.publicKey === undefined) throw new TypeError('csrPem or publicKey is required');
-  // Re-import through SPKI: refuses anything but a P-256 public key, whatever the CryptoKey says.
-  const spki = await subtle.exportKey('spki', source.publicKey);
-  return { publicKey: await subtle.importKey('spki', spki, EC_KEY_ALGORITHM, true, ['verify']), requestedUris: null };
-}
-
-/** A CSR may name what it expects; the issuer refuses to hand out a different identity. */
-function checkRequestedUri(requested: readonly string[] | null, uri: string): void {
-  if (requested === null || requested.length === 0) return;
-  if (requested.length !== 1 || requested[0] !== uri) {
-    throw refuse('MALFORMED_REQUEST', `csrPem requests ${requested.join(', ')}, but ${uri} is being issued`, {
-      field: 'csrPem',
-      rule: 'csr-spiffe-id',
-    });
-  }
-}
 
 /** Refuses to name a URI host that the issuer's own name constraints exclude (RFC 5280 §4.2.1.10). */
 function checkIssuerConstraints(issuer: LoadedIssuer, host: string, uri: string): void {
@@ -192,19 +169,25 @@ export async function issueCityIntermediateCa(options: IssueCityIntermediateCaOp
 
 /**
  * Issues an X509-SVID leaf: exactly one URI SAN (the SPIFFE ID), optional DNS SANs,
- * basicConstraints cA false and keyUsage digitalSignature (both critical), EKU serverAuth +
- * clientAuth (X509-SVID §4.4), validity capped at the issuer's `notAfter`. The SPIFFE ID is
- * checked against the issuer's name constraints before anything is signed.
+ * basicConstraints cA false and keyUsage digitalSignature (both critical), the EKU of its
+ * profile (X509-SVID §4.4; `node`: serverAuth + clientAuth, `device`: clientAuth only),
+ * validity capped at the issuer's `notAfter`. The SPIFFE ID is checked against the
+ * profile (`leaf-profile`: a device id needs the device profile, and only a device id
+ * gets it) and the issuer's name constraints before anything is signed. The issuer
+ * signs with its P-256 key whatever the subject key (an Ed25519 device key included).
  *
  * The subject DN is informational (`O=citymesh, OU=<trust domain>, CN=<kind>/<name>`; the CN
  * is left out when longer than 64 characters). Verifiers identify by the URI SAN only.
  *
  * @throws MeshError `CERTIFICATE_NAME_CONSTRAINT` (the issuer may not name this SPIFFE ID),
- *   `INVALID_IDENTIFIER` (not a citymesh SPIFFE ID), `MALFORMED_REQUEST` (CSR, DNS name or
- *   issuer unusable), `CERTIFICATE_EXPIRED` (issuer not valid at `now`)
+ *   `INVALID_IDENTIFIER` (not a citymesh SPIFFE ID), `MALFORMED_REQUEST` (CSR, its key
+ *   algorithm, DNS name, profile or issuer unusable), `CERTIFICATE_EXPIRED` (issuer not
+ *   valid at `now`); TypeError on a bad `profile`
  */
 export async function issueSpiffeLeaf(options: IssueSpiffeLeafOptions): Promise<IssuedCertificate> {
   const now = requireDate(options.now, 'now');
+  const profile = leafProfileOf(options.profile);
+  const rules = LEAF_PROFILES[profile];
   const parsed = parseCertificateSpiffeUri(options.spiffeId, 'spiffeId');
   const id = parsed.id;
   if (id === null) {
@@ -217,10 +200,20 @@ export async function issueSpiffeLeaf(options: IssueSpiffeLeafOptions): Promise<
       },
     );
   }
+  const mismatch = kindProblem(profile, id.kind);
+  if (mismatch !== null) {
+    throw refuse('MALFORMED_REQUEST', `spiffeId ${id.uri} ${mismatch}`, { field: 'spiffeId', rule: 'leaf-profile' });
+  }
   const dnsNames = checkDnsNames(options.dnsNames, 'dnsNames');
+  if (dnsNames.length > 0 && !rules.dnsNames) {
+    throw refuse('MALFORMED_REQUEST', `dnsNames must be empty in the ${profile} profile: it serves no TLS`, {
+      field: 'dnsNames',
+      rule: 'leaf-profile',
+    });
+  }
   const issuer = await loadIssuer(options.issuerCertPem, options.issuerKeys, now);
   checkIssuerConstraints(issuer, id.trustDomain, id.uri);
-  const { publicKey, requestedUris } = await subjectKey(options);
+  const { publicKey, requestedUris } = await subjectKey(options, profile);
   checkRequestedUri(requestedUris, id.uri);
   const cn = `${id.kind}/${id.name}`;
   const subject: x509.JsonName = [
@@ -231,7 +224,7 @@ export async function issueSpiffeLeaf(options: IssueSpiffeLeafOptions): Promise<
   return sign(issuer, options, subject, publicKey, [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
+    new x509.ExtendedKeyUsageExtension([...rules.extKeyUsages], false),
     new x509.SubjectAlternativeNameExtension(
       [{ type: 'url', value: id.uri }, ...dnsNames.map((value) => ({ type: 'dns' as const, value }))],
       false,

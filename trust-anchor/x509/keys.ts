@@ -44,8 +44,16 @@ async function publicMembers(publicKey: CryptoKey): Promise<{ kty: 'EC'; crv: 'P
   return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
 }
 
-/** RFC 7638 JWK thumbprint (SHA-256, base64url) of a P-256 public key: the `kid` citymesh uses. */
+/**
+ * RFC 7638 JWK thumbprint (SHA-256, base64url) of a P-256 or Ed25519 public key: the `kid`
+ * citymesh uses (for Ed25519 over `crv`, `kty`, `x`, RFC 8037 §2).
+ */
 export async function keyIdOf(publicKey: CryptoKey): Promise<string> {
+  if (publicKey.algorithm.name === 'Ed25519') {
+    const { crv, x } = await subtle.exportKey('jwk', publicKey);
+    if (crv !== 'Ed25519' || typeof x !== 'string') throw new TypeError('publicKey must be an extractable Ed25519 key');
+    return calculateJwkThumbprint({ kty: 'OKP', crv, x }, 'sha256');
+  }
   return calculateJwkThumbprint(await publicMembers(publicKey), 'sha256');
 }
 

@@ -2,12 +2,14 @@ import { type KeyObject, X509Certificate as NodeX509Certificate } from 'node:cry
 import { isMeshError, MeshError } from '../../common/errors/mesh-error.js';
 import type { ErrorCode } from '../../common/errors/registry.js';
 import type { CityName, ClusterName, SpiffeKind } from '../../common/ids/index.js';
+import { extKeyUsageProblem, kindProblem, LEAF_PROFILES, type LeafProfile, leafProfileOf } from './leaf-profile.js';
 import { checkName, type NameConstraintSet, readNameConstraints } from './name-constraints.js';
 import { parseCertificateSpiffeUri } from './names.js';
 import { decodeSinglePem, isSingleDerSequence, PEM_LABEL } from './pem.js';
 import { DEFAULT_LEEWAY_SECONDS, OID, requireDate } from './profile.js';
 import { x509 } from './provider.js';
 import { canonicalSerial } from './serial.js';
+import { describeKeyAlgorithms, subjectKeyAlgorithmOf } from './subject-key.js';
 
 /** Most intermediates accepted between a leaf and a pinned root. */
 export const MAX_INTERMEDIATES = 2;
@@ -25,6 +27,11 @@ export interface VerifyCertificatePathOptions {
   readonly leewaySeconds?: number;
   /** Serials (hex, any case, colons allowed) refused anywhere in the path. */
   readonly revokedSerials?: Iterable<string>;
+  /**
+   * The leaf profile required (`leaf-profile.ts`): `node` (default) for nodes and apps,
+   * `device` for device certificates (clientAuth only, P-256 or Ed25519 key, a device id).
+   */
+  readonly profile?: LeafProfile;
   /** Who the peer must be; any mismatch is `PEER_IDENTITY_MISMATCH`. */
   readonly expected?: {
     readonly cluster?: string;
@@ -298,8 +305,8 @@ function checkIssuers(issuers: readonly PathCert[]): void {
   });
 }
 
-/** X509-SVID §5.2 and §4.3/§4.4: the leaf is not a CA, signs, and may serve both TLS roles. */
-function checkLeafProfile(leaf: PathCert): void {
+/** X509-SVID §5.2 and §4.3/§4.4: the leaf is not a CA, signs, has its profile's TLS roles and key type. */
+function checkLeafProfile(leaf: PathCert, profile: LeafProfile): void {
   if (leaf.facts.basicConstraints?.ca === true) {
     throw fail(
       'CERTIFICATE_INVALID',
@@ -328,13 +335,16 @@ function checkLeafProfile(leaf: PathCert): void {
   if ((ku.usages & x509.KeyUsageFlags.digitalSignature) === 0) {
     throw fail('CERTIFICATE_INVALID', leaf, 'leaf-key-usage', 'lacks digitalSignature in keyUsage (X509-SVID §4.3)');
   }
-  const eku = leaf.facts.extKeyUsage;
-  if (eku === null || !eku.includes(OID.serverAuth) || !eku.includes(OID.clientAuth)) {
+  const ekuProblem = extKeyUsageProblem(profile, leaf.facts.extKeyUsage);
+  if (ekuProblem !== null) throw fail('CERTIFICATE_INVALID', leaf, 'leaf-extended-key-usage', ekuProblem);
+  const allowed = LEAF_PROFILES[profile].keyAlgorithms;
+  const algorithm = subjectKeyAlgorithmOf(leaf.publicKey);
+  if (algorithm === undefined || !allowed.includes(algorithm)) {
     throw fail(
       'CERTIFICATE_INVALID',
       leaf,
-      'leaf-extended-key-usage',
-      'must have extendedKeyUsage with serverAuth and clientAuth (X509-SVID §4.4)',
+      'leaf-key-algorithm',
+      `must certify ${describeKeyAlgorithms(allowed)} (${profile} profile), not a ${leaf.publicKey.asymmetricKeyType} key`,
     );
   }
 }
@@ -417,12 +427,16 @@ function checkNameConstraints(subjects: readonly ConstrainedNames[], issuers: re
  *    metadata-level decision the caller makes on the returned identity.
  * 5. Issuers — CAs with keyCertSign and pathLenConstraint respected (`issuer-not-ca`,
  *    `issuer-key-usage`, `path-length`). `CERTIFICATE_INVALID`.
- * 6. Leaf profile (X509-SVID §5.2) — not a CA, no keyCertSign/cRLSign (`leaf-is-ca`), critical
- *    keyUsage with digitalSignature (`leaf-key-usage`), EKU serverAuth + clientAuth
- *    (`leaf-extended-key-usage`). `CERTIFICATE_INVALID`.
+ * 6. Leaf profile (X509-SVID §5.2, `options.profile`) — not a CA, no keyCertSign/cRLSign
+ *    (`leaf-is-ca`), critical keyUsage with digitalSignature (`leaf-key-usage`), the
+ *    profile's EKU (`leaf-extended-key-usage`; `node`: serverAuth + clientAuth, `device`:
+ *    clientAuth and no serverAuth) and key type (`leaf-key-algorithm`; `node`: P-256,
+ *    `device`: P-256 or Ed25519). `CERTIFICATE_INVALID`.
  * 7. SPIFFE ID — exactly one URI SAN (`uri-san-count`) that parses as a citymesh SPIFFE ID
  *    (`spiffe-id`, with the parser's rule in `details.spiffeRule`); an intermediate's URI SAN,
  *    if any, is one trust-domain ID without path (`ca-spiffe-id`). `CERTIFICATE_SPIFFE_ID_INVALID`.
+ *    A device id in the `node` profile, any other kind or a DNS SAN in the `device` profile,
+ *    is `CERTIFICATE_INVALID` (`leaf-profile`).
  *    DNS SANs are ignored for identity: they exist for TLS host-name checks only.
  * 8. Name constraints (RFC 5280 §4.2.1.10) — every name below a CA (URI hosts, DNS names) is
  *    within its permitted subtrees and outside its excluded ones (`not-permitted`, `excluded`);
@@ -437,11 +451,12 @@ function checkNameConstraints(subjects: readonly ConstrainedNames[], issuers: re
  * (`call.getAuthContext().sslPeerCertificate.raw`, see `certificatePemFromDer`) and for
  * offline verification.
  *
- * @throws TypeError on misuse (bad `now`, no `rootPems`, bad `leewaySeconds`);
+ * @throws TypeError on misuse (bad `now`, no `rootPems`, bad `leewaySeconds`, bad `profile`);
  *   MeshError `MALFORMED_REQUEST` when a pinned root does not parse
  */
 export function verifyCertificatePath(options: VerifyCertificatePathOptions): VerifiedCertificatePath {
   const now = requireDate(options.now, 'now');
+  const profile = leafProfileOf(options.profile);
   const leewaySeconds = options.leewaySeconds ?? DEFAULT_LEEWAY_SECONDS;
   if (typeof leewaySeconds !== 'number' || !Number.isFinite(leewaySeconds) || leewaySeconds < 0) {
     throw new TypeError('leewaySeconds must be a non-negative number');
@@ -501,7 +516,7 @@ export function verifyCertificatePath(options: VerifyCertificatePathOptions): Ve
   checkIssuers(issuers);
 
   // 6. Leaf profile.
-  checkLeafProfile(leaf);
+  checkLeafProfile(leaf, profile);
 
   // 7. SPIFFE IDs.
   const leafNames = leaf.facts;
@@ -531,6 +546,13 @@ export function verifyCertificatePath(options: VerifyCertificatePathOptions): Ve
       err,
       { name: leafUri.slice(0, 256) },
     );
+  }
+  const kindMismatch = kindProblem(profile, id.kind);
+  if (kindMismatch !== null) {
+    throw fail('CERTIFICATE_INVALID', leaf, 'leaf-profile', kindMismatch, { profile, kind: id.kind });
+  }
+  if (leafNames.dnsNames.length > 0 && !LEAF_PROFILES[profile].dnsNames) {
+    throw fail('CERTIFICATE_INVALID', leaf, 'leaf-profile', `carries DNS SANs, which the ${profile} profile has not`);
   }
   const subjects: ConstrainedNames[] = [
     { cert: leaf, uriHosts: [{ uri: id.uri, host: id.trustDomain }], dnsNames: leafNames.dnsNames },

@@ -45,8 +45,10 @@ export interface CertificateAuthenticatedDevice {
  *    another city (`DEVICE_WRONG_CITY`, `device-city`; decided before any signature, since it
  *    is refused either way);
  * 2. its path verifies to a pinned root through one of this city's CAs
- *    (`verifyCertificatePath`: signatures, validity, revoked serials, SVID profile, name
- *    constraints, this cluster and city), and names a device (`PEER_IDENTITY_MISMATCH`, `device-kind`);
+ *    (`verifyCertificatePath` with the `device` leaf profile: signatures, validity, revoked
+ *    serials, EKU clientAuth without serverAuth, a P-256 or Ed25519 key, name constraints,
+ *    this cluster and city), and names a device (`PEER_IDENTITY_MISMATCH`, `device-kind`,
+ *    also refused up front for a leaf that names another kind);
  * 3. the device exists and is active (`DEVICE_NOT_FOUND`, `DEVICE_SUSPENDED`, `DEVICE_REVOKED`);
  * 4. the leaf's SHA-256 is one of the device's x509 credentials (`CERTIFICATE_INVALID`,
  *    `credential-unknown`: removing the credential withdraws the certificate at once), within
@@ -74,8 +76,9 @@ export async function authenticateDeviceCertificate(
   }
   const uris = (leaf.subjectAltName ?? '').split(', ').filter((name) => name.startsWith('URI:'));
   const name = uris.length === 1 ? uris[0]!.slice('URI:'.length) : undefined;
-  // Unverified: only to refuse a device of another city for what it is. Anything else odd
-  // about the name is left to the path verification, which reads it from the verified leaf.
+  // Unverified: only to refuse, for what it is, a device of another city or a leaf naming
+  // another kind (a node or app SVID). Anything else odd about the name is left to the path
+  // verification, which reads it from the verified leaf.
   try {
     deviceIdOf(name, options, deviceIdPrefix(options), {
       code: 'PEER_IDENTITY_MISMATCH',
@@ -83,12 +86,10 @@ export async function authenticateDeviceCertificate(
       what: 'the leaf URI SAN',
     });
   } catch (err) {
-    if (err instanceof MeshError && err.code === 'DEVICE_WRONG_CITY') throw err;
+    if (err instanceof MeshError && (err.code === 'DEVICE_WRONG_CITY' || err.details.kind !== undefined)) throw err;
   }
+  // The device profile admits device SPIFFE ids only (`leaf-profile`): the path names a device.
   const path = verifyPath(leaf.toString(), options);
-  if (path.kind !== 'device') {
-    throw fail('PEER_IDENTITY_MISMATCH', 'device-kind', `${path.spiffeId} is not a device`, { kind: path.kind });
-  }
   const device = requireActive(await options.lookup(options.city, path.name), options.city, path.name);
   const sha256 = createHash('sha256').update(leaf.raw).digest('hex');
   const credential = device.credentials.find((c) => c.kind === 'x509' && c.certificateSha256 === sha256);
@@ -121,6 +122,7 @@ function verifyPath(leafPem: string, options: AuthenticateDeviceCertificateOptio
         rootPems: options.rootPems,
         now: options.now,
         ...(revoked === undefined ? {} : { revokedSerials: revoked }),
+        profile: 'device',
         expected: { cluster: options.cluster, city: options.city },
       });
     } catch (err) {

@@ -1,8 +1,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { calculateJwkThumbprint } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { MeshError } from '../../../common/errors/mesh-error.js';
 import { formatSpiffeId } from '../../../common/ids/index.js';
 import { type Device, type DeviceCredential, MAX_DEVICE_CREDENTIALS } from '../../../common/stores/device-store.js';
+import type { PublicJwk } from '../../../common/stores/json.js';
 import { type EcKeyPair, fail, issueSpiffeLeaf, parseCsr, verifyCertificatePath } from '../../../trust-anchor/index.js';
 import { requireActive } from './device-checks.js';
 
@@ -58,9 +59,9 @@ export interface IssuedDeviceCertificate {
  * result verified against the cluster roots before it is returned. The caller stores
  * `credential`; until then the certificate authenticates nothing.
  *
- * Profile limits inherited from the trust anchor's issuer (device-identity.md §5.5): P-256 keys
- * only (an Ed25519 CSR is refused, `MALFORMED_REQUEST` rule `key-algorithm`), and EKU
- * serverAuth + clientAuth, the X509-SVID leaf profile `verifyCertificatePath` requires.
+ * The trust anchor's `device` leaf profile (device-identity.md §5.5): a P-256 or Ed25519 key
+ * (the leaf is signed by the city CA's P-256 key either way), EKU clientAuth only, so a device
+ * certificate can never serve TLS nor pass for a node SVID.
  *
  * @throws MeshError `DEVICE_NOT_FOUND`/`DEVICE_SUSPENDED`/`DEVICE_REVOKED` (device not active),
  *   `MALFORMED_REQUEST` (CSR: rules `pem`, `der`, `signature`, `key-algorithm`, `csr-spiffe-id`;
@@ -102,7 +103,7 @@ export async function issueDeviceCertificate(options: IssueDeviceCertificateOpti
     kind: 'device',
     name: device.deviceId,
   });
-  const csr = await parseCsr(options.csrPem);
+  const csr = await parseCsr(options.csrPem, { profile: 'device' });
   if (options.requireRegisteredKey !== false) await requireRegisteredKey(device, csr.kid, now);
   const leaf = await issueSpiffeLeaf({
     csrPem: options.csrPem,
@@ -111,13 +112,14 @@ export async function issueDeviceCertificate(options: IssueDeviceCertificateOpti
     issuerKeys: options.cityCa.key.pair,
     now,
     lifetimeHours,
-    dnsNames: [],
+    profile: 'device',
   });
   verifyCertificatePath({
     leafPem: leaf.pem,
     chainPems: [options.cityCa.certificatePem],
     rootPems: options.rootPems,
     now,
+    profile: 'device',
     expected: { spiffeId },
   });
   const certificateSha256 = createHash('sha256').update(new X509Certificate(leaf.pem).raw).digest('hex');
@@ -140,15 +142,24 @@ export async function issueDeviceCertificate(options: IssueDeviceCertificateOpti
   });
 }
 
+/** The RFC 7638 members of a P-256 or Ed25519 JWK, or undefined for any other key. */
+function thumbprintMembers(jwk: PublicJwk): JWK | undefined {
+  if (typeof jwk.x !== 'string') return undefined;
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.y === 'string') {
+    return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
+  }
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
+  return undefined;
+}
+
 /** The CSR's key (by RFC 7638 thumbprint) must be a `jwk` credential of the device, in its window. */
 async function requireRegisteredKey(device: Device, thumbprint: string, now: Date): Promise<void> {
   for (const credential of device.credentials) {
     const jwk = credential.publicJwk;
     if (credential.kind !== 'jwk' || jwk === undefined) continue;
     if (now < credential.notBefore || now >= credential.notAfter) continue;
-    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') continue;
-    if ((await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, 'sha256')) === thumbprint)
-      return;
+    const members = thumbprintMembers(jwk);
+    if (members !== undefined && (await calculateJwkThumbprint(members, 'sha256')) === thumbprint) return;
   }
   throw new MeshError(
     'MALFORMED_REQUEST',

@@ -18,19 +18,11 @@ import {
   type Taxonomy,
 } from '../../devices/index.js';
 import { reasonOf } from './audit-proto.js';
+import { DeviceImportDryRun } from './device-import-dry-run.js';
 import { malformed } from './device-proto.js';
 
 const MAX_LISTED_BAD_LINES = 1000;
 const IMPORT_BATCH = 1000;
-const REGISTERED_FIELDS = ['type', 'industry', 'regionCode', 'ownerOrg', 'credentials', 'attributes'] as const;
-
-/** JSON with sorted object keys: equal content, equal text (as the registry compares). */
-const canonical = (value: unknown) =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 
 export interface ImportDeps {
   readonly store: DeviceStore;
@@ -100,32 +92,28 @@ export async function importDeviceLines(
     };
     let batch: Device[] = [];
     const lineOf = new Map<string, number>();
+    const conflict = (deviceId: string, reason: string) =>
+      reject(
+        lineOf.get(deviceId) ?? 0,
+        'ALREADY_EXISTS',
+        `device ${deviceId} is registered with other content (${reason}); it was left as it is`,
+      );
+    // A dry run reports what the import would: the same counts and the same rejected lines.
+    const dry = dryRun ? new DeviceImportDryRun(deps.store, deps.city) : undefined;
     const flush = async () => {
       if (batch.length === 0) return;
-      if (dryRun) {
+      if (dry !== undefined) {
         for (const device of batch) {
-          const stored = await deps.store.get(deps.city, device.deviceId);
-          if (stored === undefined) counts.registered++;
-          else if (REGISTERED_FIELDS.every((f) => canonical(stored[f] ?? {}) === canonical(device[f] ?? {})))
-            counts.unchanged++;
-          else
-            reject(
-              lineOf.get(device.deviceId) ?? 0,
-              'ALREADY_EXISTS',
-              `device ${device.deviceId} is registered with other content`,
-            );
+          const outcome = await dry.outcome(device);
+          if (outcome === 'inserted') counts.registered++;
+          else if (outcome === 'unchanged') counts.unchanged++;
+          else conflict(device.deviceId, outcome.conflict);
         }
       } else {
         const result = await deps.store.importBatch(batch);
         counts.registered += result.inserted;
         counts.unchanged += result.unchanged;
-        for (const conflict of result.conflicts) {
-          reject(
-            lineOf.get(conflict.deviceId) ?? 0,
-            'ALREADY_EXISTS',
-            `device ${conflict.deviceId} is registered with other content (${conflict.reason}); it was left as it is`,
-          );
-        }
+        for (const c of result.conflicts) conflict(c.deviceId, c.reason);
       }
       batch = [];
       lineOf.clear();

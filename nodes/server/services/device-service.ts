@@ -207,10 +207,13 @@ export function deviceService(deps: ExchangeDeps): DeviceServiceServer {
         const jwk = parseJwkText(typeName, 'new_public_key_jwk', request.newPublicKeyJwk);
         if (caller.kind === 'device') {
           ownDevice(caller, deviceId, 'RotateDeviceCredential');
-          await verifyPossession(request.proofOfPossession, jwk, caller.spiffeId, [
-            identity.entityId,
-            identity.spiffeId,
-          ]);
+          await verifyPossession(
+            request.proofOfPossession,
+            jwk,
+            caller.spiffeId,
+            [identity.entityId, identity.spiffeId],
+            clock.now(),
+          );
         } else {
           requireRoles(caller, ['device-admin'], 'RotateDeviceCredential');
         }
@@ -364,12 +367,13 @@ function pageOf<T extends { key: string }>(
   return { items, next: more ? issueToken(query, items.at(-1)!.key) : '' };
 }
 
-/** The device proves it holds the new key: a short JWT signed by it, `sub` = the device. */
+/** The device proves it holds the new key: a short JWT signed by it, `sub` = the device, fresh by the node's clock. */
 async function verifyPossession(
   proof: string,
   jwk: { kty: string },
   spiffeId: string,
   audiences: readonly string[],
+  now: Date,
 ): Promise<void> {
   if (proof === '') {
     throw malformed('RotateDeviceCredentialRequest', 'proof_of_possession', 'is required when the device rotates');
@@ -382,6 +386,7 @@ async function verifyPossession(
       algorithms: ['ES256', 'EdDSA'],
       maxTokenAge: '10m',
       clockTolerance: 600,
+      currentDate: now,
     });
   } catch (cause) {
     throw new MeshError('TOKEN_SIGNATURE_INVALID', 'proof_of_possession does not verify with the new key', {

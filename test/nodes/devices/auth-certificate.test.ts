@@ -158,15 +158,15 @@ describe('issuing through a CSR', () => {
     await expectRefused(() => issue('cam-0001', { csrPem }), 'MALFORMED_REQUEST', 'csr-spiffe-id');
   });
 
-  it('refuses an Ed25519 CSR for now: the city CA issuer certifies P-256 keys only', async () => {
-    const keys = (await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, [
+  it('refuses a CSR for a key type devices do not use (P-384)', async () => {
+    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, [
       'sign',
       'verify',
     ])) as webcrypto.CryptoKeyPair;
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({
       name: 'CN=cam',
       keys,
-      signingAlgorithm: { name: 'Ed25519' },
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' },
     });
     await expectRefused(() => issue('cam-0001', { csrPem: csr.toString('pem') }), 'MALFORMED_REQUEST', 'key-algorithm');
   });
