@@ -1,6 +1,7 @@
 /**
  * The city exchange node: joining the cluster, its trust state (cached, verified cluster
- * metadata, pinned anchor keys, the node's own X.509-SVID), and the mTLS gRPC exchange.
+ * metadata, pinned anchor keys, the node's own X.509-SVID), the mTLS gRPC exchange, and
+ * gossip with the cluster's other nodes.
  *
  * @packageDocumentation
  */
@@ -9,6 +10,15 @@ export { type AppClients, connectApp, unaryCall } from './apps/app-client.js';
 export { APP_FILES, type AppInfo, issueAppCredentials } from './apps/app-credentials.js';
 export { disableApp, type RegisteredApp, readApps, registerApp } from './apps/app-registry.js';
 export { loadNodeConfig, type NodeConfig } from './config.js';
+export {
+  CatalogBoard,
+  type CatalogChange,
+  type NodeGossip,
+  type NoticeRecord,
+  signCatalogNotice,
+  startNodeGossip,
+  verifyCatalogNotice,
+} from './gossip/index.js';
 export {
   type Activation,
   activatePolicySet,

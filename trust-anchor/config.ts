@@ -27,6 +27,12 @@ const anchorSchema = z
     /** OpenID Federation entity id of the anchor, also the base of its endpoints. */
     entityId: entityIdField,
     listen: z.object({ host: hostField.default('127.0.0.1'), port: portField }).strict(),
+    /**
+     * Where the anchor publishes on the cluster's gossip topics (TCP, on the listen host);
+     * absent: it does not gossip and metadata carries no `gossip` claim. Its libp2p key
+     * is the file `gossip-key` in the anchor folder.
+     */
+    gossip: z.object({ port: portField }).strict().optional(),
     /** Where the anchor keeps its keys and issued-state. */
     dataDir: dataDirField,
     /** The offline budget: `exp - iat` of signed cluster metadata. At least 60 s. */
@@ -62,6 +68,7 @@ const fileSchema = z.object({ ...serviceModeShape, anchor: anchorSchema }).stric
  * would promise an offline budget the CA cannot keep.
  * `city-ca-outlives-certificates`: a city CA must be able to issue at least one full
  * node certificate.
+ * `gossip-port-differs`: gossip listens on the same host as HTTPS, so not on its port.
  */
 export const TRUST_ANCHOR_CONFIG_CHECKS: readonly CrossFieldCheck<z.output<typeof fileSchema>>[] = [
   devDefaultsRefusedInProduction,
@@ -76,6 +83,13 @@ export const TRUST_ANCHOR_CONFIG_CHECKS: readonly CrossFieldCheck<z.output<typeo
               message: `(${anchor.metadataLifetimeSeconds} s) must not exceed cityCaLifetimeHours (${anchor.cityCaLifetimeHours} h = ${anchor.cityCaLifetimeHours * 3600} s)`,
             },
           ]
+        : [],
+  },
+  {
+    rule: 'gossip-port-differs',
+    check: ({ anchor }) =>
+      anchor.gossip !== undefined && anchor.gossip.port === anchor.listen.port
+        ? [{ path: ['anchor', 'gossip', 'port'], message: `(${anchor.gossip.port}) must differ from listen.port` }]
         : [],
   },
   {

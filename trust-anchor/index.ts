@@ -7,7 +7,14 @@
 export { loadTrustAnchorConfig, type TrustAnchorConfig } from './config.js';
 export { createJoinToken, formatJoinToken, type JoinToken, parseJoinToken, rootPinOf } from './enrol/join-token.js';
 export * from './federation/index.js';
+export { AnchorPublisher, type AnchorPublisherInit } from './gossip/publisher.js';
 export { type AnchorServer, type AnchorServerInit, startAnchorServer } from './http/server.js';
+export {
+  ANCHOR_GOSSIP_KEY_FILE,
+  type AnchorGossipSettings,
+  anchorGossipSettings,
+  createAnchorGossipKey,
+} from './service/gossip-identity.js';
 export {
   activeKey,
   createKey,
@@ -17,7 +24,7 @@ export {
   publishedJwk,
   signingKey,
 } from './service/key-material.js';
-export type { ClusterParameters } from './service/metadata.js';
+export type { AnchorGossipBinding, ClusterParameters } from './service/metadata.js';
 export {
   type EnrolInput,
   type EnrolResult,

@@ -4,10 +4,14 @@ import { type Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import { systemClock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/index.js';
+import { readGossipKey } from '../../common/gossip/index.js';
 import { createLogger } from '../../common/logger.js';
 import type { Stores } from '../../common/stores/index.js';
 import { openSqliteStores } from '../../stores/index.js';
 import {
+  AnchorPublisher,
+  anchorGossipSettings,
+  createAnchorGossipKey,
   loadTrustAnchorConfig,
   rootPinOf,
   startAnchorServer,
@@ -20,13 +24,16 @@ import { type CliIo, printJson } from '../io.js';
 const CONFIG_FILE = 'anchor.yaml';
 const STORE_FILE = 'anchor.db';
 
-function settingsOf(config: TrustAnchorConfig): TrustAnchorSettings {
+/** The anchor's settings; with its gossip binding when configured, so every metadata version it signs carries it. */
+function settingsOf(config: TrustAnchorConfig, dir: string): TrustAnchorSettings {
   const a = config.anchor;
+  const gossip = anchorGossipSettings(dir, config);
   return {
     metadataLifetimeSeconds: a.metadataLifetimeSeconds,
     certificateLifetimeHours: a.certificateLifetimeHours,
     cityCaLifetimeHours: a.cityCaLifetimeHours,
     joinTokenLifetimeSeconds: a.joinTokenLifetimeSeconds,
+    ...(gossip ? { gossip: gossip.binding } : {}),
   };
 }
 
@@ -45,7 +52,7 @@ async function openAnchor(dir: string): Promise<{ config: TrustAnchorConfig; sto
   const config = loadTrustAnchorConfig(configFile);
   const stores = openSqliteStores(join(dir, STORE_FILE));
   try {
-    return { config, stores, anchor: await TrustAnchor.open({ stores, clock: systemClock }, settingsOf(config)) };
+    return { config, stores, anchor: await TrustAnchor.open({ stores, clock: systemClock }, settingsOf(config, dir)) };
   } catch (err) {
     await stores.close();
     throw err;
@@ -80,6 +87,8 @@ export function registerAnchorCommands(program: Command, io: CliIo): void {
     .option('--metadata-lifetime <seconds>', 'offline budget: lifetime of each metadata version', int)
     .option('--certificate-lifetime <hours>', 'lifetime of node certificates', int)
     .option('--city-ca-lifetime <hours>', 'lifetime of city intermediate CAs', int)
+    .option('--gossip-port <port>', "TCP port of the anchor's gossip publisher (default: HTTPS port + 2)", int)
+    .option('--no-gossip', 'do not gossip: no gossip key, and metadata names no anchor publisher')
     .action(
       async (opts: {
         cluster: string;
@@ -90,6 +99,8 @@ export function registerAnchorCommands(program: Command, io: CliIo): void {
         metadataLifetime?: number;
         certificateLifetime?: number;
         cityCaLifetime?: number;
+        gossipPort?: number;
+        gossip: boolean;
       }) => {
         const dir = resolve(opts.dir);
         if (existsSync(join(dir, CONFIG_FILE))) {
@@ -104,19 +115,29 @@ export function registerAnchorCommands(program: Command, io: CliIo): void {
             ...(opts.metadataLifetime ? { metadataLifetimeSeconds: opts.metadataLifetime } : {}),
             ...(opts.certificateLifetime ? { certificateLifetimeHours: opts.certificateLifetime } : {}),
             ...(opts.cityCaLifetime ? { cityCaLifetimeHours: opts.cityCaLifetime } : {}),
+            ...(opts.gossip ? { gossip: { port: opts.gossipPort ?? opts.port + 2 } } : {}),
           },
         };
+        if (!opts.gossip && opts.gossipPort !== undefined) {
+          throw new MeshError('INVALID_CONFIG', '--gossip-port and --no-gossip exclude each other', {
+            details: { field: 'gossip-port' },
+          });
+        }
         const config = loadTrustAnchorConfig(file);
         mkdirSync(dir, { recursive: true });
+        // The key comes first: metadata version 1 already names the anchor's peer id.
+        if (config.anchor.gossip) await createAnchorGossipKey(dir);
         const stores = openSqliteStores(join(dir, STORE_FILE));
         try {
-          const created = await TrustAnchor.initialize({ stores, clock: systemClock }, settingsOf(config), {
+          const settings = settingsOf(config, dir);
+          const created = await TrustAnchor.initialize({ stores, clock: systemClock }, settings, {
             cluster: config.anchor.cluster,
             entityId: config.anchor.entityId,
           });
           writeFileSync(join(dir, CONFIG_FILE), stringify(file), { mode: 0o600 });
           io.out(`cluster ${created.identity.cluster}: trust anchor ${created.identity.entityId}\n`);
           io.out(`root pin ${rootPinOf(created.trustBundlePem)}\n`);
+          if (settings.gossip) io.out(`gossip peer ${settings.gossip.peerId} at ${settings.gossip.address}\n`);
           io.out(`next: citymesh anchor serve --dir ${opts.dir}\n`);
         } finally {
           await stores.close();
@@ -129,8 +150,10 @@ export function registerAnchorCommands(program: Command, io: CliIo): void {
     .description('serve the federation endpoints, cluster metadata and enrolment over HTTPS')
     .requiredOption('--dir <dir>', 'the anchor folder')
     .option('--port <port>', 'HTTPS port (default: from the config)', int)
-    .action(async (opts: { dir: string; port?: number }) => {
-      const { config, stores, anchor: trustAnchor } = await openAnchor(resolve(opts.dir));
+    .option('--no-gossip', 'do not publish metadata on gossip, even when the anchor is configured to')
+    .action(async (opts: { dir: string; port?: number; gossip: boolean }) => {
+      const dir = resolve(opts.dir);
+      const { config, stores, anchor: trustAnchor } = await openAnchor(dir);
       const logger = createLogger({ name: 'anchor', level: 'info' });
       const server = await startAnchorServer({
         anchor: trustAnchor,
@@ -138,18 +161,36 @@ export function registerAnchorCommands(program: Command, io: CliIo): void {
         port: opts.port ?? config.anchor.listen.port,
         logger,
       });
+      // Configured gossip (`anchor init` writes the key and a gossip port) publishes every
+      // new metadata version within a poll of it reaching the store, whichever process wrote it.
+      const gossip = opts.gossip ? anchorGossipSettings(dir, config) : undefined;
+      const publisher = gossip
+        ? await AnchorPublisher.start({
+            privateKey: readGossipKey(gossip.keyFile).privateKey,
+            listen: gossip.listenAddress,
+            cluster: config.anchor.cluster,
+            latest: () => stores.anchor.latestMetadata(),
+            log: logger,
+          }).catch(async (err: unknown) => {
+            await server.close();
+            await stores.close();
+            throw err;
+          })
+        : undefined;
       // Re-sign well before expiry so nodes always hold at least half an offline budget.
       const refresh = setInterval(
         () => void trustAnchor.currentMetadata().catch((err) => logger.error({ err }, 'metadata refresh failed')),
         Math.max(1000, (config.anchor.metadataLifetimeSeconds * 1000) / 4),
       );
       io.out(`anchor ${config.anchor.cluster} serving at ${server.url}\n`);
+      if (publisher) io.out(`gossip peer ${publisher.peerId} publishing at ${gossip?.listenAddress}\n`);
       await new Promise<void>((done) => {
         const stop = () => done();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
       clearInterval(refresh);
+      await publisher?.stop();
       await server.close();
       await stores.close();
     });

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
-import { isMeshError } from '../../common/errors/index.js';
+import { isMeshError, MeshError } from '../../common/errors/index.js';
 import { createLogger } from '../../common/logger.js';
 import {
   installExchangeServices,
@@ -27,6 +27,12 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
     .option('--node <name>', 'node name within the city', 'n1')
     .option('--endpoint <host:port>', 'gRPC endpoint peers dial', 'localhost:7443')
     .option('--entity-id <url>', "the city's federation entity id", 'https://localhost:8443')
+    .option(
+      '--gossip-port <port>',
+      'TCP port of the gossip listener on the endpoint host (default: endpoint port + 2)',
+      (v) => Number.parseInt(v, 10),
+    )
+    .option('--no-gossip', 'join without a gossip binding (no peer id in cluster metadata)')
     .action(
       async (opts: {
         dir: string;
@@ -35,7 +41,14 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
         node: string;
         endpoint: string;
         entityId: string;
+        gossipPort?: number;
+        gossip: boolean;
       }) => {
+        if (!opts.gossip && opts.gossipPort !== undefined) {
+          throw new MeshError('MALFORMED_REQUEST', '--gossip-port and --no-gossip exclude each other', {
+            details: { field: 'gossip-port' },
+          });
+        }
         const identity = await joinCluster({
           dir: resolve(opts.dir),
           anchorUrl: opts.anchor,
@@ -43,6 +56,7 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
           nodeName: opts.node,
           entityId: opts.entityId,
           grpcEndpoint: opts.endpoint,
+          gossip: opts.gossip && (opts.gossipPort === undefined ? {} : { port: opts.gossipPort }),
           clock: systemClock,
         });
         io.out(`joined cluster ${identity.cluster} as ${identity.spiffeId}\n`);
@@ -96,7 +110,8 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
       Number.parseInt(v, 10),
     )
     .option('--refresh-interval <seconds>', 'how often to pull cluster metadata', (v) => Number.parseInt(v, 10), 30)
-    .action(async (opts: { dir: string; host: string; port?: number; refreshInterval: number }) => {
+    .option('--no-gossip', 'pull metadata only; do not join the cluster gossip mesh')
+    .action(async (opts: { dir: string; host: string; port?: number; refreshInterval: number; gossip: boolean }) => {
       const logger = createLogger({ name: 'node', level: 'info' });
       const running = await startNode({
         dir: resolve(opts.dir),
@@ -106,9 +121,12 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
         ...(opts.port === undefined ? {} : { port: opts.port }),
         refreshIntervalMs: opts.refreshInterval * 1000,
         install: installExchangeServices,
+        ...(opts.gossip ? {} : { gossip: false as const }),
       });
       const { identity } = running.context;
       io.out(`node ${identity.spiffeId} serving at ${opts.host}:${running.port}\n`);
+      if (running.gossip)
+        io.out(`gossip peer ${running.gossip.peerId} at ${running.gossip.mesh.addresses.join(' ')}\n`);
       await new Promise<void>((done) => {
         process.once('SIGINT', () => done());
         process.once('SIGTERM', () => done());

@@ -46,6 +46,14 @@ export type AnchorNode = {
    */
   readonly previousCaCertificatePem?: string;
   readonly enrolledAt: Date;
+  /**
+   * The node's libp2p peer id (base58, Ed25519), published in cluster metadata so peers
+   * know which gossip identity is this node. Set together with `gossipAddress`, or
+   * neither when the node does not gossip; no two nodes of a cluster share one.
+   */
+  readonly gossipPeerId?: string;
+  /** The multiaddr its gossip listens on (`/ip4/127.0.0.1/tcp/7112`); with `gossipPeerId`. */
+  readonly gossipAddress?: string;
 };
 
 /** A city CA renewal: the node's new CA, recorded with the metadata that publishes it. */
@@ -112,9 +120,10 @@ export interface AnchorStore {
   /**
    * In one transaction: marks the token used (it must exist and be unused, else
    * `JOIN_TOKEN_USED`), creates the member if new (with `member`'s region and trust
-   * domain), inserts or replaces the node (same city and name), and appends `metadata`
-   * (its version must be the latest + 1, else `VERSION_CONFLICT`). Nothing is written
-   * when any part fails.
+   * domain), inserts or replaces the node (same city and name; a replaced node's gossip
+   * binding is replaced too, or dropped when the new one has none), and appends `metadata`
+   * (its version must be the latest + 1, else `VERSION_CONFLICT`). A gossip peer id
+   * another node holds fails with `ALREADY_EXISTS`. Nothing is written when any part fails.
    */
   enrol(input: {
     readonly tokenId: string;

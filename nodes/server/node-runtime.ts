@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Clock } from '../../common/clock.js';
@@ -7,6 +8,7 @@ import type { Stores } from '../../common/stores/index.js';
 import { NodeServiceService } from '../../proto/gen/citymesh/v1/node_service.js';
 import { openSqliteStores } from '../../stores/index.js';
 import { MemoryReplayCache, type ReplayCache } from '../exchange/index.js';
+import { type NodeGossip, startGossipIfBound } from '../gossip/index.js';
 import { startNodeHttps } from '../http/node-https.js';
 import { NodePolicy } from '../policy/node-policy.js';
 import { cityCaDue, renewCityCa } from '../trust/city-ca-renewal.js';
@@ -16,7 +18,7 @@ import { TrustState } from '../trust/trust-state.js';
 import { CallerAuthenticator } from './caller.js';
 import { unary } from './handler.js';
 import { startNodeOidc } from './node-oidc.js';
-import { type LiveFacts, nodeStatus } from './node-status.js';
+import { type LiveFacts, type MetadataSource, nodeStatus } from './node-status.js';
 import { PeerDialer } from './peer-dialer.js';
 import { addReflection } from './reflection.js';
 import { NodeTlsIdentity } from './tls-identity.js';
@@ -66,6 +68,11 @@ export interface StartNodeOptions {
   /** How often to look for a newly activated policy version in the store; default 1 s. */
   readonly policyPollMs?: number;
   readonly install?: ServiceInstaller;
+  /**
+   * Gossip with the cluster's other nodes when the node has a gossip key that metadata
+   * binds to it (default); `false`: pulls only. `listen` overrides the metadata's address.
+   */
+  readonly gossip?: false | { readonly listen?: string; readonly catalogPollMs?: number; readonly redialMs?: number };
 }
 
 export interface RunningNode {
@@ -73,6 +80,8 @@ export interface RunningNode {
   readonly port: number;
   /** The HTTPS listener's URL, when there is one. */
   readonly httpsUrl?: string;
+  /** The node's gossip, when it runs. */
+  readonly gossip: NodeGossip | undefined;
   /** Pulls metadata now (as the timer does); never throws. */
   refresh(): Promise<void>;
   /** Renews the SVID if past half its life (as the timer does, every minute); never throws. */
@@ -93,7 +102,14 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const log = options.logger ?? silentLogger;
   const identity = readIdentity(dir);
   const stores = openSqliteStores(nodePath(dir, 'store'));
-  const live: LiveFacts = { refreshedAt: undefined, anchorReachable: false, storeOk: true };
+  const live: LiveFacts = {
+    refreshedAt: undefined,
+    anchorReachable: false,
+    storeOk: true,
+    metadataAcceptedAt: cachedAt(dir),
+    metadataSource: 'cache',
+  };
+  let gossip: NodeGossip | undefined;
   const closers: (() => Promise<void> | void)[] = [() => stores.close()];
   try {
     const trust = await TrustState.load(dir, clock);
@@ -104,12 +120,28 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         return 24;
       }
     };
+    // A version from gossip is a metadata change like a pulled one; a pulled one is passed
+    // on by gossip, so nodes that missed the anchor's publication still converge.
+    const accepted = (version: number, source: MetadataSource) => {
+      live.metadataAcceptedAt = clock.now();
+      live.metadataSource = source;
+      log.info({ event: 'metadata.accepted', version, source }, 'cluster metadata updated');
+    };
     const refresh = async () => {
       try {
+        const before = trust.status().metadataVersion;
         const r = await trust.refresh();
         live.refreshedAt = clock.now();
         live.anchorReachable = true;
-        if (r.changed) log.info({ event: 'metadata.accepted', version: r.version }, 'cluster metadata updated');
+        if (r.changed) {
+          accepted(r.version, 'anchor');
+          gossip?.metadataChanged();
+          gossip
+            ?.publishMetadata(readNodeFile(dir, 'metadata'), before)
+            .catch((err: unknown) =>
+              log.warn({ event: 'gossip.publish_failed', err: errorText(err) }, 'publish failed'),
+            );
+        }
       } catch (err) {
         live.anchorReachable = !(isMeshError(err) && err.code === 'ANCHOR_UNAVAILABLE');
         log.warn(
@@ -217,6 +249,30 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       httpsUrl = https.url;
     }
 
+    if (options.gossip !== false) {
+      gossip = await startGossipIfBound({
+        dir,
+        identity,
+        trust,
+        stores,
+        storeFile: nodePath(dir, 'store'),
+        rootPem: tls.rootPem,
+        clock,
+        log,
+        onMetadata: (version) => {
+          live.refreshedAt = clock.now();
+          accepted(version, 'gossip');
+          updateHealth();
+        },
+        ...(options.gossip ?? {}),
+      });
+    }
+    if (gossip !== undefined) {
+      const running = gossip;
+      live.gossip = () => running.stats();
+      closers.push(() => running.stop());
+    }
+
     const timers = [
       setInterval(() => {
         void refresh().then(updateHealth);
@@ -246,6 +302,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       context,
       port: bound,
       ...(httpsUrl ? { httpsUrl } : {}),
+      gossip,
       refresh: async () => {
         await refresh();
         updateHealth();
@@ -274,6 +331,15 @@ function readIdentity(dir: string): NodeIdentity {
 
 async function closeAll(closers: (() => Promise<void> | void)[]): Promise<void> {
   for (const close of closers.reverse()) await close();
+}
+
+/** When the cached metadata was written: the acceptance time a restart can still tell. */
+function cachedAt(dir: string): Date | undefined {
+  try {
+    return statSync(nodePath(dir, 'metadata')).mtime;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorText(err: unknown): string {

@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
+import { gossipAddressOf, splitHostPort } from '../../common/gossip/binding.js';
+import { loadOrCreateGossipKey } from '../../common/gossip/key.js';
 import { formatTrustDomain } from '../../common/ids/index.js';
 import { type Logger, silentLogger } from '../../common/logger.js';
 import { EnrolResponse } from '../../proto/gen/citymesh/v1/trust_service.js';
@@ -35,6 +38,11 @@ export interface JoinInit {
   readonly entityId: string;
   /** `host:port` peers dial for this node's gRPC service. */
   readonly grpcEndpoint: string;
+  /**
+   * The node's gossip: the TCP port it listens on (default: the gRPC endpoint's port + 2,
+   * on the endpoint's host), or `false` to join without gossip. Default: gossip.
+   */
+  readonly gossip?: false | { readonly port?: number };
   readonly clock: Clock;
   readonly logger?: Logger;
 }
@@ -49,6 +57,7 @@ export async function joinCluster(init: JoinInit): Promise<NodeIdentity> {
   const token = parseJoinToken(init.token);
   const rootPem = await fetchPinnedRoot(init.anchorUrl, token.rootPin);
   mkdirSync(init.dir, { recursive: true });
+  const gossip = await gossipBinding(init);
   const stores = openSqliteStores(nodePath(init.dir, 'store'));
   try {
     const now = init.clock.now();
@@ -67,6 +76,7 @@ export async function joinCluster(init: JoinInit): Promise<NodeIdentity> {
         entityId: init.entityId,
         federationJwks: JSON.stringify(federationJwks),
         endpoint: init.grpcEndpoint,
+        ...gossip,
       },
     });
     if (res.status !== 200) throw anchorFailure(res.status, res.body);
@@ -135,6 +145,30 @@ export async function joinCluster(init: JoinInit): Promise<NodeIdentity> {
   } finally {
     await stores.close();
   }
+}
+
+/**
+ * The node's gossip key (kept across re-joins, so its peer id stays put) and the binding
+ * the anchor is asked to publish for it: `gossipPeerId` and `gossipAddress`, or nothing.
+ */
+async function gossipBinding(init: JoinInit): Promise<{ gossipPeerId?: string; gossipAddress?: string }> {
+  if (init.gossip === false) return {};
+  const endpoint = splitHostPort(init.grpcEndpoint);
+  if (endpoint === undefined) {
+    throw new MeshError('MALFORMED_REQUEST', `endpoint: must be host:port, got "${init.grpcEndpoint}"`, {
+      details: { field: 'endpoint' },
+    });
+  }
+  const port = init.gossip?.port;
+  const address = gossipAddressOf(
+    endpoint.host,
+    port ?? endpoint.port + 2,
+    port === undefined ? 'endpoint' : 'gossip-port',
+  );
+  const keyFile = nodePath(init.dir, 'gossipKey');
+  mkdirSync(dirname(keyFile), { recursive: true });
+  const { peerId } = await loadOrCreateGossipKey(keyFile);
+  return { gossipPeerId: peerId, gossipAddress: address };
 }
 
 /**

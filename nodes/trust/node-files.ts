@@ -11,6 +11,8 @@ export const NODE_FILES = {
   statement: 'trust/statement.jwt',
   metadata: 'trust/metadata.jwt',
   pins: 'trust/anchor-keys.json',
+  /** The node's libp2p key (Ed25519), whose peer id the anchor publishes in metadata. */
+  gossipKey: 'trust/gossip-key',
 } as const;
 
 /** Absolute path of one of the node's files. */

@@ -42,6 +42,7 @@ export class TrustState {
   #pins: JwkSet;
   #verified: VerifiedClusterMetadata | undefined;
   #lastJwt: string;
+  #accepting: Promise<unknown> = Promise.resolve();
 
   private constructor(dir: string, clock: Clock, identity: NodeIdentity, pins: JwkSet, jwt: string) {
     this.#dir = dir;
@@ -108,7 +109,18 @@ export class TrustState {
   }
 
   /** Verifies and keeps a metadata document from any source (anchor pull or gossip). */
-  async accept(jwt: string): Promise<{ version: number; changed: boolean }> {
+  accept(jwt: string): Promise<{ version: number; changed: boolean }> {
+    // A pull and gossip may deliver at once: each document is checked against what the
+    // one before it left, so a slower, older one can never overwrite a newer one.
+    const run = this.#accepting.then(
+      () => this.#accept(jwt),
+      () => this.#accept(jwt),
+    );
+    this.#accepting = run.catch(() => undefined);
+    return run;
+  }
+
+  async #accept(jwt: string): Promise<{ version: number; changed: boolean }> {
     const previous = this.#verified;
     // After a restart on expired metadata nothing is verified, but the version on disk
     // was: never go below it (an equal version is refused, as its digest is unknown).

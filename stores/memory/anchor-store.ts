@@ -13,6 +13,8 @@ import {
   checkNextVersion,
   consumeToken,
   type Enrolment,
+  gossipPeerIdTaken,
+  isOtherNode,
   joinTokenExists,
   revocationExists,
   unknownNode,
@@ -95,6 +97,13 @@ export class MemoryAnchorStore implements AnchorStore {
     const enrolment = validateEnrolment(input);
     const used = consumeToken(this.#tokens.get(enrolment.tokenId), enrolment);
     checkNextVersion(this.#metadata.length, enrolment.metadata);
+    const { gossipPeerId } = enrolment.node;
+    if (gossipPeerId !== undefined) {
+      const holder = [...this.#nodes.values()]
+        .flatMap((nodes) => [...nodes.values()])
+        .find((n) => n.gossipPeerId === gossipPeerId && isOtherNode(enrolment.node, n));
+      if (holder !== undefined) throw gossipPeerIdTaken(enrolment.node, holder);
+    }
     // Every check passed: from here on nothing throws, so the writes land together.
     this.#tokens.set(used.tokenId, used);
     const { city } = enrolment.member;

@@ -77,6 +77,34 @@ function validateNode(node: AnchorNode): void {
   requireText('node.caCertificatePem', node.caCertificatePem);
   requireText('node.caSerial', node.caSerial);
   requireDate('node.enrolledAt', node.enrolledAt);
+  if (node.gossipPeerId !== undefined) requireText('node.gossipPeerId', node.gossipPeerId);
+  if (node.gossipAddress !== undefined) requireText('node.gossipAddress', node.gossipAddress);
+  if ((node.gossipPeerId === undefined) !== (node.gossipAddress === undefined)) {
+    malformed(
+      node.gossipPeerId === undefined ? 'node.gossipPeerId' : 'node.gossipAddress',
+      'gossipPeerId and gossipAddress are set together or not at all',
+    );
+  }
+}
+
+/**
+ * A gossip peer id names one node: a second node presenting it would receive the first
+ * one's identity on the mesh. `holder` is the node that has it.
+ */
+export function gossipPeerIdTaken(node: AnchorNode, holder: Pick<AnchorNode, 'spiffeId'>): MeshError {
+  return new MeshError(
+    'ALREADY_EXISTS',
+    `node.gossipPeerId: ${node.gossipPeerId} is already bound to ${holder.spiffeId}; every node needs its own gossip key`,
+    { details: { field: 'node.gossipPeerId', boundTo: holder.spiffeId } },
+  );
+}
+
+/** True when `other` is a different node than `node` (another city or name). */
+export function isOtherNode(
+  node: Pick<AnchorNode, 'city' | 'name'>,
+  other: Pick<AnchorNode, 'city' | 'name'>,
+): boolean {
+  return node.city !== other.city || node.name !== other.name;
 }
 
 function validateMetadataAt(field: string, metadata: MetadataVersion): void {

@@ -14,6 +14,7 @@ import {
   checkNextVersion,
   consumeToken,
   type Enrolment,
+  gossipPeerIdTaken,
   joinTokenExists,
   revocationExists,
   unknownNode,
@@ -59,6 +60,8 @@ type NodeRow = {
   ca_serial: string;
   previous_ca_certificate_pem: string | null;
   enrolled_at: number;
+  gossip_peer_id: string | null;
+  gossip_address: string | null;
 };
 
 type RevocationRow = { kind: Revocation['kind']; id: string; reason: string; revoked_at: number; version: number };
@@ -98,6 +101,8 @@ function nodeFromRow(row: NodeRow): AnchorNode {
     caSerial: row.ca_serial,
     ...optionalField('previousCaCertificatePem', row.previous_ca_certificate_pem),
     enrolledAt: fromMs(row.enrolled_at),
+    ...optionalField('gossipPeerId', row.gossip_peer_id),
+    ...optionalField('gossipAddress', row.gossip_address),
   };
 }
 
@@ -113,6 +118,8 @@ function nodeToRow(node: AnchorNode): NodeRow {
     ca_serial: node.caSerial,
     previous_ca_certificate_pem: node.previousCaCertificatePem ?? null,
     enrolled_at: toMs(node.enrolledAt),
+    gossip_peer_id: node.gossipPeerId ?? null,
+    gossip_address: node.gossipAddress ?? null,
   };
 }
 
@@ -162,6 +169,7 @@ export class SqliteAnchorStore implements AnchorStore {
   readonly #allNodes;
   readonly #upsertNode;
   readonly #selectNode;
+  readonly #gossipHolder;
   readonly #renewCa;
   readonly #selectRevocation;
   readonly #insertRevocation;
@@ -205,15 +213,19 @@ export class SqliteAnchorStore implements AnchorStore {
     this.#allNodes = db.prepare<[], NodeRow>('SELECT * FROM anchor_nodes ORDER BY city, name');
     this.#upsertNode = db.prepare<[NodeRow]>(
       `INSERT INTO anchor_nodes (city, name, spiffe_id, entity_id, grpc_endpoint, federation_jwks, ca_certificate_pem, ca_serial,
-         previous_ca_certificate_pem, enrolled_at)
+         previous_ca_certificate_pem, enrolled_at, gossip_peer_id, gossip_address)
        VALUES (@city, @name, @spiffe_id, @entity_id, @grpc_endpoint, @federation_jwks, @ca_certificate_pem, @ca_serial,
-         @previous_ca_certificate_pem, @enrolled_at)
+         @previous_ca_certificate_pem, @enrolled_at, @gossip_peer_id, @gossip_address)
        ON CONFLICT (city, name) DO UPDATE SET spiffe_id = excluded.spiffe_id, entity_id = excluded.entity_id,
          grpc_endpoint = excluded.grpc_endpoint, federation_jwks = excluded.federation_jwks,
          ca_certificate_pem = excluded.ca_certificate_pem, ca_serial = excluded.ca_serial,
-         previous_ca_certificate_pem = excluded.previous_ca_certificate_pem, enrolled_at = excluded.enrolled_at`,
+         previous_ca_certificate_pem = excluded.previous_ca_certificate_pem, enrolled_at = excluded.enrolled_at,
+         gossip_peer_id = excluded.gossip_peer_id, gossip_address = excluded.gossip_address`,
     );
     this.#selectNode = db.prepare<[string, string], NodeRow>('SELECT * FROM anchor_nodes WHERE city = ? AND name = ?');
+    this.#gossipHolder = db.prepare<[{ peer: string; city: string; name: string }], NodeRow>(
+      `SELECT * FROM anchor_nodes WHERE gossip_peer_id = @peer AND NOT (city = @city AND name = @name)`,
+    );
     this.#renewCa = db.prepare<[{ city: string; name: string; pem: string; serial: string }]>(
       `UPDATE anchor_nodes SET previous_ca_certificate_pem = ca_certificate_pem, ca_certificate_pem = @pem, ca_serial = @serial
        WHERE city = @city AND name = @name`,
@@ -281,6 +293,11 @@ export class SqliteAnchorStore implements AnchorStore {
       const stored = this.#selectToken.get(enrolment.tokenId);
       const used = consumeToken(stored === undefined ? undefined : tokenFromRow(stored), enrolment);
       checkNextVersion(this.#latest(), enrolment.metadata);
+      const { node } = enrolment;
+      if (node.gossipPeerId !== undefined) {
+        const holder = this.#gossipHolder.get({ peer: node.gossipPeerId, city: node.city, name: node.name });
+        if (holder !== undefined) throw gossipPeerIdTaken(node, nodeFromRow(holder));
+      }
       const use = { token_id: used.tokenId, used_at: toMs(enrolment.usedAt), used_by: enrolment.node.spiffeId };
       if (this.#useToken.run(use).changes !== 1) {
         throw new Error(`join token ${used.tokenId}: compare-and-set failed inside a write transaction`);

@@ -377,6 +377,20 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 12,
+    name: 'anchor-node-gossip',
+    // A node's gossip binding: both columns or neither; rows enrolled before have neither.
+    // A peer id names one node, so it is unique across the cluster (the store checks it
+    // first to name the holder; the index holds the line against any other writer).
+    sql: `
+      ALTER TABLE anchor_nodes ADD COLUMN gossip_peer_id TEXT;
+      ALTER TABLE anchor_nodes ADD COLUMN gossip_address TEXT
+        CHECK ((gossip_peer_id IS NULL) = (gossip_address IS NULL));
+      CREATE UNIQUE INDEX anchor_nodes_by_gossip_peer_id ON anchor_nodes (gossip_peer_id)
+        WHERE gossip_peer_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -60,6 +60,14 @@ function aNode(city = 'tianjin', name = 'n1', overrides: Partial<AnchorNode> = {
   };
 }
 
+/** Fixed gossip identities: the store keeps them as given, the anchor checks their format. */
+const PEER_A = '12D3KooWLThXCv5AErpuqtV78rfzektijYAKaZj36FuBpC52XYg1';
+const PEER_B = '12D3KooWJv8gtKybEQPMg84ZUDXEZB6afoQxhzSQW8nXWerF7yw4';
+
+function gossiping(node: AnchorNode, peerId: string, port = 7112): AnchorNode {
+  return { ...node, gossipPeerId: peerId, gossipAddress: `/ip4/127.0.0.1/tcp/${port}` };
+}
+
 function aMember(city = 'tianjin', overrides: Partial<Omit<AnchorMember, 'nodes'>> = {}): Omit<AnchorMember, 'nodes'> {
   return { city, regionCode: '120000', trustDomain: `${city}.${CLUSTER}.citymesh`, joinedAt: at(10), ...overrides };
 }
@@ -275,6 +283,74 @@ export function describeAnchorStoreCompliance(name: string, open: OpenStore<Anch
           expect((await anchor.getJoinToken('tok-2'))?.usedAt).toEqual(at(50));
         }));
 
+      it("keeps a node's gossip peer id and address and reads them back; a node without them has neither", () =>
+        run(async (anchor) => {
+          const gossiper = gossiping(aNode('tianjin', 'n1'), PEER_A);
+          await enrolNode(anchor, 'tok-1', gossiper, 1);
+          await enrolNode(anchor, 'tok-2', aNode('tianjin', 'n2'), 2);
+          const nodes = (await anchor.getMember('tianjin'))?.nodes ?? [];
+          expect(nodes).toEqual([gossiper, aNode('tianjin', 'n2')]);
+          expect(nodes[1]).not.toHaveProperty('gossipPeerId');
+          expect(nodes[1]).not.toHaveProperty('gossipAddress');
+          expect((await anchor.listMembers())[0]?.nodes[0]).toEqual(gossiper);
+        }));
+
+      it("replaces a node's gossip binding when it enrols again, and drops it when it enrols without one", () =>
+        run(async (anchor) => {
+          await enrolNode(anchor, 'tok-1', gossiping(aNode(), PEER_A), 1);
+          const moved = gossiping(aNode('tianjin', 'n1', { enrolledAt: at(20) }), PEER_B, 7122);
+          await enrolNode(anchor, 'tok-2', moved, 2);
+          expect((await anchor.getMember('tianjin'))?.nodes).toEqual([moved]);
+          // The same node may keep its peer id across enrolments.
+          const same = gossiping(aNode('tianjin', 'n1', { enrolledAt: at(30) }), PEER_B, 7132);
+          await enrolNode(anchor, 'tok-3', same, 3);
+          expect((await anchor.getMember('tianjin'))?.nodes).toEqual([same]);
+          await enrolNode(anchor, 'tok-4', aNode('tianjin', 'n1', { enrolledAt: at(40) }), 4);
+          expect((await anchor.getMember('tianjin'))?.nodes).toEqual([aNode('tianjin', 'n1', { enrolledAt: at(40) })]);
+          // Once dropped, the peer id is free for another node.
+          await enrolNode(anchor, 'tok-5', gossiping(aNode('beijing', 'n1'), PEER_B), 5);
+          expect((await anchor.getMember('beijing'))?.nodes[0]?.gossipPeerId).toBe(PEER_B);
+        }));
+
+      it('refuses a gossip peer id another node holds with ALREADY_EXISTS naming it, and writes nothing', () =>
+        run(async (anchor) => {
+          await enrolNode(anchor, 'tok-1', gossiping(aNode('tianjin', 'n1'), PEER_A), 1);
+          await anchor.putJoinToken(aToken({ tokenId: 'tok-2', city: 'beijing' }));
+          await anchor.putJoinToken(aToken({ tokenId: 'tok-3' }));
+          const before = await snapshot(anchor, ['tok-2', 'tok-3']);
+          for (const [tokenId, node] of [
+            ['tok-2', aNode('beijing', 'n1')],
+            ['tok-3', aNode('tianjin', 'n2')],
+          ] as const) {
+            const err = await expectMeshError(
+              anchor.enrol(anEnrolment(tokenId, gossiping(node, PEER_A, 7200), 2)),
+              'ALREADY_EXISTS',
+            );
+            expect(err.details).toMatchObject({
+              field: 'node.gossipPeerId',
+              boundTo: 'spiffe://tianjin.jjj.citymesh/node/n1',
+            });
+          }
+          expect(await snapshot(anchor, ['tok-2', 'tok-3'])).toEqual(before);
+          // The tokens were not burnt: with its own key the node enrols.
+          await anchor.enrol(anEnrolment('tok-2', gossiping(aNode('beijing', 'n1'), PEER_B), 2));
+          expect((await anchor.latestMetadata())?.version).toBe(2);
+        }));
+
+      it('keeps the gossip binding through a city CA renewal', () =>
+        run(async (anchor) => {
+          await enrolNode(anchor, 'tok-1', gossiping(aNode(), PEER_A), 1);
+          await anchor.renewNodeCa(
+            { city: 'tianjin', name: 'n1', caCertificatePem: 'NEW', caSerial: '01' },
+            aMetadata(2),
+          );
+          expect((await anchor.getMember('tianjin'))?.nodes[0]).toMatchObject({
+            caCertificatePem: 'NEW',
+            gossipPeerId: PEER_A,
+            gossipAddress: '/ip4/127.0.0.1/tcp/7112',
+          });
+        }));
+
       it('refuses a token used twice with JOIN_TOKEN_USED and writes nothing', () =>
         run(async (anchor) => {
           await enrolNode(anchor, 'tok-1', aNode('tianjin', 'n1'), 1);
@@ -336,6 +412,12 @@ export function describeAnchorStoreCompliance(name: string, open: OpenStore<Anch
         ['an empty node name', (e) => ({ ...e, node: { ...e.node, name: '' } })],
         ['metadata version 0', (e) => ({ ...e, metadata: aMetadata(0) })],
         ['an invalid use time', (e) => ({ ...e, usedAt: new Date(Number.NaN) })],
+        ['a gossip peer id without an address', (e) => ({ ...e, node: { ...e.node, gossipPeerId: PEER_A } })],
+        [
+          'a gossip address without a peer id',
+          (e) => ({ ...e, node: { ...e.node, gossipAddress: '/ip4/127.0.0.1/tcp/7112' } }),
+        ],
+        ['an empty gossip peer id', (e) => ({ ...e, node: { ...gossiping(e.node, PEER_A), gossipPeerId: '' } })],
       ])('refuses %s as malformed and writes nothing', (_what, tamper) =>
         run(async (anchor) => {
           await anchor.putJoinToken(aToken());

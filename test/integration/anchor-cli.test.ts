@@ -2,7 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readGossipKey } from '../../common/gossip/key.js';
+import { nodePath, readNodeFile } from '../../nodes/trust/node-files.js';
+import type { ClusterMetadataClaims } from '../../trust-anchor/index.js';
 import { citymesh, freePort, requireBuiltCli, startCitymesh, stop } from '../support/cli-process.js';
 
 /** The real CLI, as separate processes, over HTTPS on loopback. */
@@ -10,6 +14,7 @@ describe('anchor init/serve/invite and node join with the real CLI', () => {
   const work = mkdtempSync(join(tmpdir(), 'citymesh-anchor-cli-'));
   let anchor: ChildProcess;
   let url = '';
+  let anchorPort = 0;
 
   const lastLine = (text: string) => text.trim().split('\n').at(-1)!;
   const invite = async (city: string) => {
@@ -43,9 +48,9 @@ describe('anchor init/serve/invite and node join with the real CLI', () => {
 
   beforeAll(async () => {
     requireBuiltCli();
-    const port = await freePort();
+    anchorPort = await freePort();
     const init = await citymesh(
-      ['anchor', 'init', '--cluster', 'jjj', '--dir', 'anchor', '--port', String(port)],
+      ['anchor', 'init', '--cluster', 'jjj', '--dir', 'anchor', '--port', String(anchorPort)],
       work,
     );
     expect(init.code, init.stderr).toBe(0);
@@ -81,6 +86,20 @@ describe('anchor init/serve/invite and node join with the real CLI', () => {
       anchorReachable: true,
     });
     expect(seen.offlineBudgetSeconds).toBeGreaterThan(86_000);
+  });
+
+  it("publishes each joined node's gossip key and the anchor's own in the metadata it serves", async () => {
+    const peerOf = (file: string) => readGossipKey(join(work, file)).peerId;
+    const metadata = decodeJwt(readNodeFile(join(work, 'beijing'), 'metadata')) as unknown as ClusterMetadataClaims;
+    expect(metadata.gossip).toEqual({
+      anchor_peer_id: peerOf('anchor/gossip-key'),
+      anchor_address: `/ip4/127.0.0.1/tcp/${anchorPort + 2}`,
+    });
+    const nodes = metadata.members.flatMap((m) => m.nodes.map((n) => [m.city, n.gossip_peer_id, n.gossip_address]));
+    expect(nodes).toEqual([
+      ['beijing', readGossipKey(nodePath(join(work, 'beijing'), 'gossipKey')).peerId, '/ip4/127.0.0.1/tcp/7623'],
+      ['tianjin', readGossipKey(nodePath(join(work, 'tianjin'), 'gossipKey')).peerId, '/ip4/127.0.0.1/tcp/7613'],
+    ]);
   });
 
   it('refuses a join token used twice', async () => {

@@ -29,6 +29,7 @@ export { hostMatches, namingViolation } from './naming-constraints.js';
 export { assertNotRevoked, findMember, findNode, findRevocation, type RevocationQuery } from './revocation.js';
 export { signClusterMetadata, signEntityStatement, signHistoricalKeys, signResolveResponse } from './sign.js';
 export {
+  type AnchorGossip,
   CITYMESH_NODE_ENTITY_TYPE,
   type CitymeshNodeMetadata,
   CLUSTER_METADATA_TYP,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isMeshError } from '../../common/errors/mesh-error.js';
+import { gossipAddressProblem, gossipPeerIdProblem } from '../../common/gossip/binding.js';
 import {
   formatTrustDomain,
   parseCityName,
@@ -35,6 +36,17 @@ function identifier(parse: (input: unknown) => unknown) {
 
 const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
+
+/** A string `problem` finds nothing wrong with; its answer becomes the issue, under `rule`. */
+function checkedBy(problem: (value: string) => string | undefined, rule: string) {
+  return z.string().superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message, params: { rule } });
+  });
+}
+
+const gossipPeerId = checkedBy(gossipPeerIdProblem, 'gossip-peer-id');
+const gossipAddress = checkedBy(gossipAddressProblem, 'gossip-address');
 
 const pemCertificates = z.array(z.string().regex(PEM_CERTIFICATE, 'must be a PEM certificate'));
 const hostPort = z.string().regex(HOST_PORT, 'must be host:port');
@@ -106,8 +118,12 @@ const clusterNodeSchema = z.looseObject({
   spiffe_id: identifier(parseSpiffeId),
   grpc_endpoint: hostPort,
   https_endpoint: httpsUrl,
-  gossip_peer_id: nonEmpty.optional(),
+  gossip_peer_id: gossipPeerId.optional(),
+  gossip_address: gossipAddress.optional(),
 });
+
+/** `gossip`: where the anchor itself publishes on the cluster's topics. */
+const anchorGossipSchema = z.looseObject({ anchor_peer_id: gossipPeerId, anchor_address: gossipAddress });
 
 const clusterMemberSchema = z.looseObject({
   city: identifier(parseCityName),
@@ -142,11 +158,21 @@ export const clusterMetadataSchema = z
       certificate_lifetime_hours: z.number().int().min(1),
     }),
     revocations: z.array(revocationSchema),
+    gossip: anchorGossipSchema.optional(),
   })
   .superRefine((claims, ctx) => {
     // Cross-field rules, once every field has its shape.
     const issue = (path: (string | number)[], rule: string, message: string) =>
       ctx.addIssue({ code: 'custom', path, message, params: { rule } });
+    // A peer id is one identity: bound twice, a peer could pass as either holder.
+    const peerIds = new Map<string, string>();
+    const bindPeerId = (peerId: string | undefined, path: (string | number)[], holder: string) => {
+      if (peerId === undefined) return;
+      const earlier = peerIds.get(peerId);
+      if (earlier !== undefined) issue(path, 'duplicate-gossip-peer-id', `is already bound to ${earlier}`);
+      else peerIds.set(peerId, holder);
+    };
+    bindPeerId(claims.gossip?.anchor_peer_id, ['gossip', 'anchor_peer_id'], 'the anchor');
     const cities = new Set<string>();
     claims.members.forEach((member, i) => {
       if (cities.has(member.city))
@@ -159,6 +185,14 @@ export const clusterMetadataSchema = z
         if (names.has(node.name))
           issue(['members', i, 'nodes', j, 'name'], 'duplicate-node', `lists node "${node.name}" twice`);
         names.add(node.name);
+        if ((node.gossip_peer_id === undefined) !== (node.gossip_address === undefined)) {
+          const [missing, present] =
+            node.gossip_peer_id === undefined
+              ? ['gossip_peer_id', 'gossip_address']
+              : ['gossip_address', 'gossip_peer_id'];
+          issue(['members', i, 'nodes', j, missing], 'gossip-binding', `is required with ${present}`);
+        }
+        bindPeerId(node.gossip_peer_id, ['members', i, 'nodes', j, 'gossip_peer_id'], node.spiffe_id);
         const id = parseSpiffeId(node.spiffe_id);
         if (id.trustDomain !== domain || id.kind !== 'node' || id.name !== node.name) {
           issue(

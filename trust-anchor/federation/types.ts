@@ -132,8 +132,10 @@ export interface ClusterNode {
   spiffe_id: string;
   grpc_endpoint: string;
   https_endpoint: string;
-  /** libp2p peer id for gossip, when the node gossips. */
+  /** libp2p peer id (Ed25519, base58) for gossip, when the node gossips. */
   gossip_peer_id?: string;
+  /** The multiaddr the node's gossip listens on (`/ip4/127.0.0.1/tcp/7112`); with `gossip_peer_id`. */
+  gossip_address?: string;
   [field: string]: unknown;
 }
 
@@ -194,7 +196,15 @@ export interface ClusterMetadataClaims {
   members: ClusterMember[];
   parameters: ClusterParameters;
   revocations: Revocation[];
+  /** Where the anchor itself publishes on the cluster's gossip topics, when it does. */
+  gossip?: AnchorGossip;
   [claim: string]: unknown;
+}
+
+/** The anchor's own gossip identity, bound to it by the signature over the metadata. */
+export interface AnchorGossip {
+  anchor_peer_id: string;
+  anchor_address: string;
 }
 
 /** A key in a historical keys response: a retired federation key with its `exp`. */

@@ -96,6 +96,9 @@ async function enrol(anchor: TrustAnchor, body: string): Promise<Reply> {
     entityId: request.entityId,
     federationJwks,
     grpcEndpoint: request.endpoint,
+    // proto3 cannot tell an absent string from an empty one: empty means the node does not gossip.
+    ...(request.gossipPeerId === '' ? {} : { gossipPeerId: request.gossipPeerId }),
+    ...(request.gossipAddress === '' ? {} : { gossipAddress: request.gossipAddress }),
   });
   const response: EnrolResponse = {
     cluster: r.cluster,

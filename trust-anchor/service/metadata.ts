@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { AnchorIdentity, AnchorMember, Revocation, StoredKey } from '../../common/stores/index.js';
-import type { ClusterMember, ClusterMetadataClaims, JwkSet } from '../federation/index.js';
+import type { ClusterMember, ClusterMetadataClaims, ClusterNode, JwkSet } from '../federation/index.js';
 import { publishedJwk } from './key-material.js';
 
 /** Cluster parameters the anchor publishes; nodes read them from verified metadata. */
@@ -11,6 +11,14 @@ export interface ClusterParameters {
   readonly certificateLifetimeHours: number;
   /** Lifetime of the city intermediate CAs the anchor signs. */
   readonly cityCaLifetimeHours: number;
+}
+
+/** The anchor's own gossip identity, signed into every metadata version as the `gossip` claim. */
+export interface AnchorGossipBinding {
+  /** Base58 Ed25519 peer id of the anchor's libp2p key. */
+  readonly peerId: string;
+  /** The multiaddr peers dial to reach the anchor's publisher. */
+  readonly address: string;
 }
 
 /** The entity id every node of a city shares: the one its first node enrolled with. */
@@ -53,19 +61,24 @@ export function toClusterMember(member: AnchorMember, nowSeconds: number): Clust
     trust_domain: member.trustDomain,
     federation_jwks: cityJwks(member),
     ca_certificates: memberCaCertificates(member, nowSeconds),
-    nodes: member.nodes.map((n) => ({
-      name: n.name,
-      spiffe_id: n.spiffeId,
-      grpc_endpoint: n.grpcEndpoint,
-      https_endpoint: n.entityId,
-    })),
+    nodes: member.nodes.map(
+      (n): ClusterNode => ({
+        name: n.name,
+        spiffe_id: n.spiffeId,
+        grpc_endpoint: n.grpcEndpoint,
+        https_endpoint: n.entityId,
+        ...(n.gossipPeerId !== undefined && n.gossipAddress !== undefined
+          ? { gossip_peer_id: n.gossipPeerId, gossip_address: n.gossipAddress }
+          : {}),
+      }),
+    ),
   };
 }
 
 /**
  * The claims of metadata version `version`: every member and node, the anchor's
  * published keys (active and next, so verifiers can pin the next key before it signs),
- * the parameters and the full revocation list.
+ * the parameters, the full revocation list, and where the anchor gossips when it does.
  */
 export function buildMetadataClaims(input: {
   identity: AnchorIdentity;
@@ -75,6 +88,7 @@ export function buildMetadataClaims(input: {
   members: readonly AnchorMember[];
   revocations: readonly Revocation[];
   anchorKeys: readonly StoredKey[];
+  gossip?: AnchorGossipBinding;
 }): ClusterMetadataClaims {
   const { identity, parameters } = input;
   return {
@@ -98,5 +112,6 @@ export function buildMetadataClaims(input: {
       revoked_at: Math.floor(r.revokedAt.getTime() / 1000),
       version: r.version,
     })),
+    ...(input.gossip ? { gossip: { anchor_peer_id: input.gossip.peerId, anchor_address: input.gossip.address } } : {}),
   };
 }

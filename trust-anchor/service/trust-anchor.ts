@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { Clock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
+import { gossipAddressProblem, gossipPeerIdProblem } from '../../common/gossip/binding.js';
 import {
   formatSpiffeId,
   formatTrustDomain,
@@ -44,6 +45,7 @@ import {
 import { type ConfigurationFetcher, fetchEntityConfiguration } from './fetch-configuration.js';
 import { activeKey, createKey, keysWith, type LoadedKey, publishedJwk, signingKey } from './key-material.js';
 import {
+  type AnchorGossipBinding,
   buildMetadataClaims,
   type ClusterParameters,
   cityEntityId,
@@ -63,6 +65,8 @@ export interface TrustAnchorSettings extends ClusterParameters {
   readonly joinTokenLifetimeSeconds: number;
   /** Accept `http://` loopback entity ids (development only). */
   readonly allowLoopbackHttp?: boolean;
+  /** The anchor's gossip identity, published in every metadata version; absent: the anchor does not gossip. */
+  readonly gossip?: AnchorGossipBinding;
 }
 
 /** What a joining node sends (the domain form of `EnrolRequest`). */
@@ -74,6 +78,10 @@ export interface EnrolInput {
   readonly entityId: string;
   readonly federationJwks: readonly PublicJwk[];
   readonly grpcEndpoint: string;
+  /** The node's base58 Ed25519 libp2p peer id; with `gossipAddress`, or neither. */
+  readonly gossipPeerId?: string;
+  /** The multiaddr its gossip listens on (`/ip4|/ip6|/dns4|/dns6/<host>/tcp/<port>`). */
+  readonly gossipAddress?: string;
 }
 
 /** What it gets back (the domain form of `EnrolResponse`). */
@@ -129,6 +137,7 @@ export class TrustAnchor {
     settings: TrustAnchorSettings,
     input: { cluster: string; entityId: string; rootLifetimeDays?: number; tlsDnsNames?: readonly string[] },
   ): Promise<TrustAnchor> {
+    checkAnchorGossip(settings.gossip);
     if (await c.stores.anchor.getIdentity()) {
       throw new MeshError('ALREADY_EXISTS', 'this store already holds a trust anchor; use a new --dir', {
         details: { field: 'dir' },
@@ -179,6 +188,7 @@ export class TrustAnchor {
 
   /** Opens an initialized anchor (`citymesh anchor init` ran on this store). */
   static async open(c: TrustAnchorComponents, settings: TrustAnchorSettings): Promise<TrustAnchor> {
+    checkAnchorGossip(settings.gossip);
     const identity = await c.stores.anchor.getIdentity();
     if (identity === undefined) {
       throw new MeshError('MEMBER_NOT_FOUND', 'no trust anchor in this store; run `citymesh anchor init` first', {
@@ -253,6 +263,7 @@ export class TrustAnchor {
       throw badField('grpcEndpoint', `must be host:port, got "${input.grpcEndpoint}"`);
     }
     const federationJwks = checkFederationJwks(input.federationJwks);
+    const gossip = checkGossipBinding(input);
     const ca = await issueCityIntermediateCa({
       csrPem: input.caCsrPem,
       cluster: this.#identity.cluster,
@@ -272,6 +283,7 @@ export class TrustAnchor {
       caCertificatePem: ca.pem,
       caSerial: ca.serial,
       enrolledAt: now,
+      ...gossip,
     };
     const member = {
       city,
@@ -287,6 +299,7 @@ export class TrustAnchor {
           `city ${city} is already enrolled as ${cityEntityId(existing)}; every node of a city shares it`,
         );
       }
+      if (node.gossipPeerId !== undefined) await this.#refuseBoundPeerId(node);
       const next = await this.#nextMetadata({ node: { ...member, node } });
       await this.#stores.anchor.enrol({ tokenId: presented.tokenId, usedAt: now, member, node, metadata: next });
       return next;
@@ -626,6 +639,7 @@ export class TrustAnchor {
       members,
       revocations,
       anchorKeys: await this.#publishedAnchorKeys(),
+      ...(this.#settings.gossip ? { gossip: this.#settings.gossip } : {}),
     });
     const jwt = await signClusterMetadata(claims, signingKey(await activeKey(this.#stores.keys, 'federation')));
     return {
@@ -663,6 +677,28 @@ export class TrustAnchor {
     return signEntityStatement(claims, signingKey(await activeKey(this.#stores.keys, 'federation')));
   }
 
+  /**
+   * A gossip peer id names one identity: the anchor's, or one node's. Re-enrolling the
+   * same node (city and name) may keep its own; revoked nodes keep theirs bound, so a
+   * revoked key cannot come back under another name.
+   */
+  async #refuseBoundPeerId(node: AnchorNode): Promise<void> {
+    const holder =
+      this.#settings.gossip?.peerId === node.gossipPeerId
+        ? 'the trust anchor'
+        : (await this.#stores.anchor.listMembers())
+            .flatMap((m) => m.nodes)
+            .find((n) => n.gossipPeerId === node.gossipPeerId && (n.city !== node.city || n.name !== node.name))
+            ?.spiffeId;
+    if (holder !== undefined) {
+      throw new MeshError(
+        'ALREADY_EXISTS',
+        `gossipPeerId: ${node.gossipPeerId} is already bound to ${holder}; every node needs its own gossip key`,
+        { details: { field: 'gossipPeerId', rule: 'gossip-peer-id-unique' } },
+      );
+    }
+  }
+
   /** A revoked city stays out: the anchor signs it no new CA, even with a fresh token. */
   async #refuseRevokedCity(city: string): Promise<void> {
     const revoked = (await this.#stores.anchor.listRevocations()).find((r) => r.kind === 'city' && r.id === city);
@@ -698,6 +734,32 @@ function checkFederationJwks(keys: readonly PublicJwk[]): PublicJwk[] {
     }
     return k;
   });
+}
+
+/** The node's gossip binding, both parts or neither, each in the one form metadata publishes. */
+function checkGossipBinding(input: EnrolInput): Pick<AnchorNode, 'gossipPeerId' | 'gossipAddress'> {
+  const { gossipPeerId, gossipAddress } = input;
+  if (gossipPeerId === undefined && gossipAddress === undefined) return {};
+  if (gossipPeerId === undefined) throw badField('gossipPeerId', 'is required with gossipAddress (both or neither)');
+  if (gossipAddress === undefined) throw badField('gossipAddress', 'is required with gossipPeerId (both or neither)');
+  const peerProblem = gossipPeerIdProblem(gossipPeerId);
+  if (peerProblem !== undefined) throw badField('gossipPeerId', peerProblem);
+  const addressProblem = gossipAddressProblem(gossipAddress);
+  if (addressProblem !== undefined) throw badField('gossipAddress', addressProblem);
+  return { gossipPeerId, gossipAddress };
+}
+
+/** The anchor's own binding comes from its configuration: a bad one is a configuration error. */
+function checkAnchorGossip(gossip: AnchorGossipBinding | undefined): void {
+  if (gossip === undefined) return;
+  for (const [field, problem] of [
+    ['gossip.peerId', gossipPeerIdProblem(gossip.peerId)],
+    ['gossip.address', gossipAddressProblem(gossip.address)],
+  ] as const) {
+    if (problem !== undefined) {
+      throw new MeshError('INVALID_CONFIG', `the anchor's ${field} ${problem}`, { details: { field } });
+    }
+  }
 }
 
 function badField(field: string, rule: string): MeshError {

@@ -114,6 +114,25 @@ export interface GetNodeStatusResponse {
     | undefined;
   /** Required. The node software version (semver). */
   softwareVersion: string;
+  /**
+   * Required. When the node accepted the metadata version it holds (`metadata_version`),
+   * whether by a pull from the anchor or by gossip; after a restart, when the cached
+   * version was written.
+   */
+  metadataAcceptedAt:
+    | Date
+    | undefined;
+  /**
+   * Required. Where the held metadata version came from: `anchor` (pulled), `gossip`
+   * (received on a gossip topic), or `cache` (read back from disk after a restart).
+   */
+  metadataSource: string;
+  /** The node's libp2p peer id on the cluster's gossip mesh; empty when gossip is off. */
+  gossipPeerId: string;
+  /** Gossip peers (nodes and the anchor) connected now; 0 when gossip is off. */
+  gossipConnectedPeers: number;
+  /** Catalog change notices accepted from other nodes since the node started. */
+  catalogNotices: number;
 }
 
 function createBaseGetNodeStatusRequest(): GetNodeStatusRequest {
@@ -184,6 +203,11 @@ function createBaseGetNodeStatusResponse(): GetNodeStatusResponse {
     policyVersion: "",
     certificateExpiresAt: undefined,
     softwareVersion: "",
+    metadataAcceptedAt: undefined,
+    metadataSource: "",
+    gossipPeerId: "",
+    gossipConnectedPeers: 0,
+    catalogNotices: 0,
   };
 }
 
@@ -230,6 +254,21 @@ export const GetNodeStatusResponse: MessageFns<GetNodeStatusResponse> = {
     }
     if (message.softwareVersion !== "") {
       writer.uint32(114).string(message.softwareVersion);
+    }
+    if (message.metadataAcceptedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.metadataAcceptedAt), writer.uint32(122).fork()).join();
+    }
+    if (message.metadataSource !== "") {
+      writer.uint32(130).string(message.metadataSource);
+    }
+    if (message.gossipPeerId !== "") {
+      writer.uint32(138).string(message.gossipPeerId);
+    }
+    if (message.gossipConnectedPeers !== 0) {
+      writer.uint32(144).uint32(message.gossipConnectedPeers);
+    }
+    if (message.catalogNotices !== 0) {
+      writer.uint32(152).uint32(message.catalogNotices);
     }
     return writer;
   },
@@ -359,6 +398,46 @@ export const GetNodeStatusResponse: MessageFns<GetNodeStatusResponse> = {
             message.softwareVersion = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.metadataAcceptedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.metadataSource = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.gossipPeerId = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.gossipConnectedPeers = reader.uint32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.catalogNotices = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -431,6 +510,31 @@ export const GetNodeStatusResponse: MessageFns<GetNodeStatusResponse> = {
         : isSet(object.software_version)
         ? globalThis.String(object.software_version)
         : "",
+      metadataAcceptedAt: isSet(object.metadataAcceptedAt)
+        ? fromJsonTimestamp(object.metadataAcceptedAt)
+        : isSet(object.metadata_accepted_at)
+        ? fromJsonTimestamp(object.metadata_accepted_at)
+        : undefined,
+      metadataSource: isSet(object.metadataSource)
+        ? globalThis.String(object.metadataSource)
+        : isSet(object.metadata_source)
+        ? globalThis.String(object.metadata_source)
+        : "",
+      gossipPeerId: isSet(object.gossipPeerId)
+        ? globalThis.String(object.gossipPeerId)
+        : isSet(object.gossip_peer_id)
+        ? globalThis.String(object.gossip_peer_id)
+        : "",
+      gossipConnectedPeers: isSet(object.gossipConnectedPeers)
+        ? globalThis.Number(object.gossipConnectedPeers)
+        : isSet(object.gossip_connected_peers)
+        ? globalThis.Number(object.gossip_connected_peers)
+        : 0,
+      catalogNotices: isSet(object.catalogNotices)
+        ? globalThis.Number(object.catalogNotices)
+        : isSet(object.catalog_notices)
+        ? globalThis.Number(object.catalog_notices)
+        : 0,
     };
   },
 
@@ -478,6 +582,21 @@ export const GetNodeStatusResponse: MessageFns<GetNodeStatusResponse> = {
     if (message.softwareVersion !== "") {
       obj.softwareVersion = message.softwareVersion;
     }
+    if (message.metadataAcceptedAt !== undefined) {
+      obj.metadataAcceptedAt = message.metadataAcceptedAt.toISOString();
+    }
+    if (message.metadataSource !== "") {
+      obj.metadataSource = message.metadataSource;
+    }
+    if (message.gossipPeerId !== "") {
+      obj.gossipPeerId = message.gossipPeerId;
+    }
+    if (message.gossipConnectedPeers !== 0) {
+      obj.gossipConnectedPeers = Math.round(message.gossipConnectedPeers);
+    }
+    if (message.catalogNotices !== 0) {
+      obj.catalogNotices = Math.round(message.catalogNotices);
+    }
     return obj;
   },
 
@@ -500,6 +619,11 @@ export const GetNodeStatusResponse: MessageFns<GetNodeStatusResponse> = {
     message.policyVersion = object.policyVersion ?? "";
     message.certificateExpiresAt = object.certificateExpiresAt ?? undefined;
     message.softwareVersion = object.softwareVersion ?? "";
+    message.metadataAcceptedAt = object.metadataAcceptedAt ?? undefined;
+    message.metadataSource = object.metadataSource ?? "";
+    message.gossipPeerId = object.gossipPeerId ?? "";
+    message.gossipConnectedPeers = object.gossipConnectedPeers ?? 0;
+    message.catalogNotices = object.catalogNotices ?? 0;
     return message;
   },
 };

@@ -104,6 +104,20 @@ export interface EnrolRequest {
   federationJwks: string;
   /** Required. The node's gRPC endpoint as `host:port`, published in cluster metadata. */
   endpoint: string;
+  /**
+   * Optional, together with `gossip_address` (both or neither). The node's libp2p peer
+   * id for gossip: the base58 form of an Ed25519 peer id (`12D3KooW...`), derived from
+   * the node's own gossip key. The anchor binds it to the node's SPIFFE ID in cluster
+   * metadata; a peer id already bound to another node of the cluster is refused.
+   * Empty = the node does not gossip.
+   */
+  gossipPeerId: string;
+  /**
+   * Optional, together with `gossip_peer_id`. Where the node's gossip listens, as a
+   * multiaddr of exactly the form `/ip4|/ip6|/dns4|/dns6/<host>/tcp/<port>`, e.g.
+   * `/ip4/127.0.0.1/tcp/7112`, written canonically, without a `/p2p` suffix.
+   */
+  gossipAddress: string;
 }
 
 export interface EnrolResponse {
@@ -270,7 +284,17 @@ export interface GetHistoricalKeysResponse {
 }
 
 function createBaseEnrolRequest(): EnrolRequest {
-  return { joinToken: "", city: "", nodeName: "", caCsrPem: "", entityId: "", federationJwks: "", endpoint: "" };
+  return {
+    joinToken: "",
+    city: "",
+    nodeName: "",
+    caCsrPem: "",
+    entityId: "",
+    federationJwks: "",
+    endpoint: "",
+    gossipPeerId: "",
+    gossipAddress: "",
+  };
 }
 
 export const EnrolRequest: MessageFns<EnrolRequest> = {
@@ -295,6 +319,12 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
     }
     if (message.endpoint !== "") {
       writer.uint32(58).string(message.endpoint);
+    }
+    if (message.gossipPeerId !== "") {
+      writer.uint32(66).string(message.gossipPeerId);
+    }
+    if (message.gossipAddress !== "") {
+      writer.uint32(74).string(message.gossipAddress);
     }
     return writer;
   },
@@ -368,6 +398,22 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
             message.endpoint = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.gossipPeerId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.gossipAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -409,6 +455,16 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
         ? globalThis.String(object.federation_jwks)
         : "",
       endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      gossipPeerId: isSet(object.gossipPeerId)
+        ? globalThis.String(object.gossipPeerId)
+        : isSet(object.gossip_peer_id)
+        ? globalThis.String(object.gossip_peer_id)
+        : "",
+      gossipAddress: isSet(object.gossipAddress)
+        ? globalThis.String(object.gossipAddress)
+        : isSet(object.gossip_address)
+        ? globalThis.String(object.gossip_address)
+        : "",
     };
   },
 
@@ -435,6 +491,12 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
     if (message.endpoint !== "") {
       obj.endpoint = message.endpoint;
     }
+    if (message.gossipPeerId !== "") {
+      obj.gossipPeerId = message.gossipPeerId;
+    }
+    if (message.gossipAddress !== "") {
+      obj.gossipAddress = message.gossipAddress;
+    }
     return obj;
   },
 
@@ -450,6 +512,8 @@ export const EnrolRequest: MessageFns<EnrolRequest> = {
     message.entityId = object.entityId ?? "";
     message.federationJwks = object.federationJwks ?? "";
     message.endpoint = object.endpoint ?? "";
+    message.gossipPeerId = object.gossipPeerId ?? "";
+    message.gossipAddress = object.gossipAddress ?? "";
     return message;
   },
 };
