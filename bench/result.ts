@@ -3,8 +3,8 @@
  * baseline in the same run, and `ratio = value / baselineValue`.
  */
 
-/** Times and latencies in `ns`, `us`, `ms` or `s`; rates in `1/s`. */
-export type BenchUnit = 'ns' | 'us' | 'ms' | 's' | '1/s';
+/** Times and latencies in `ns`, `us`, `ms` or `s`; rates in `1/s`; memory in `MB` (MiB, as /proc reports). */
+export type BenchUnit = 'ns' | 'us' | 'ms' | 's' | '1/s' | 'MB';
 
 /** One line of `{results: [...]}`. */
 export interface BenchResult {

@@ -5,6 +5,7 @@ import { exchangeCrossCitySuite } from './exchange-cross-city.js';
 import { grpcEchoSuite } from './grpc-echo/index.js';
 import { policyDecideSuite } from './policy-decide.js';
 import type { BenchSuite } from './result.js';
+import { simulationSuite } from './simulation.js';
 import { tokenVerifySuite } from './token-verify.js';
 
 export const SUITES: readonly BenchSuite[] = [
@@ -15,4 +16,5 @@ export const SUITES: readonly BenchSuite[] = [
   policyDecideSuite,
   deviceAuthSuite,
   devicesImportSuite,
+  simulationSuite,
 ];

@@ -1,6 +1,6 @@
 import type { BenchResult, BenchUnit } from './result.js';
 
-const UNITS: ReadonlySet<BenchUnit> = new Set(['ns', 'us', 'ms', 's', '1/s']);
+const UNITS: ReadonlySet<BenchUnit> = new Set(['ns', 'us', 'ms', 's', '1/s', 'MB']);
 
 /**
  * Why a result breaks the contract, or undefined when it keeps it. The runner checks

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import { fromServiceError } from '../common/errors/grpc.js';
 import { isMeshError } from '../common/errors/index.js';
@@ -10,12 +10,18 @@ import type { FetchRecordsResponse, StreamRecordsResponse } from '../proto/gen/c
 
 const call = unaryCall;
 
+/** No simulated call may hang a run: every one ends by this deadline at the latest. */
+export const CALL_DEADLINE_MS = 30_000;
+
+const callOptions = (deadlineMs: number) => ({ deadline: Date.now() + deadlineMs });
+
 /** One catalog entry as the simulation plans calls against it. */
 export interface PlannedEntry {
   readonly id: string;
   readonly kind: 'dataset' | 'capability';
   readonly classification: string;
   readonly agreementRequired: boolean;
+  readonly industry: string;
 }
 
 /** What the providing city's default policy answers a member city with no grant and no agreement. */
@@ -29,19 +35,23 @@ export function expectedOutcome(entry: PlannedEntry): 'allowed' | 'AGREEMENT_REQ
 /** The cluster's catalog as one app sees it through its home node: entries by city. */
 export async function searchCluster(
   app: AppClients,
-): Promise<{ byCity: Map<string, PlannedEntry[]>; answered: string[] }> {
+  industry = '',
+  cities: readonly string[] = [],
+): Promise<{ byCity: Map<string, PlannedEntry[]>; answered: string[]; unanswered: string[] }> {
   const res = await call<SearchCatalogResponse>((cb) =>
     app.catalog.searchCatalog(
       {
         query: '',
         kind: 0,
-        industry: '',
+        industry,
         regionCode: '',
         maxClassification: 0,
-        cities: [],
+        cities: [...cities],
         pageSize: 1000,
         pageToken: '',
       },
+      new grpc.Metadata(),
+      callOptions(CALL_DEADLINE_MS),
       cb,
     ),
   );
@@ -57,10 +67,15 @@ export async function searchCluster(
         .replace('CLASSIFICATION_', '')
         .toLowerCase(),
       agreementRequired: entry.agreementRequired,
+      industry: entry.industry,
     };
     byCity.set(city, [...(byCity.get(city) ?? []), planned]);
   }
-  return { byCity, answered: res.answeredCities };
+  return {
+    byCity,
+    answered: res.answeredCities,
+    unanswered: res.unansweredCities.map((u) => `${u.city} (${u.message})`),
+  };
 }
 
 /** A timed call and how it ended. */
@@ -80,11 +95,19 @@ async function timed(clock: Clock, work: () => Promise<number | undefined>): Pro
   }
 }
 
-export function fetchOnce(app: AppClients, clock: Clock, datasetId: string, purpose: string): Promise<CallOutcome> {
+export function fetchOnce(
+  app: AppClients,
+  clock: Clock,
+  datasetId: string,
+  purpose: string,
+  deadlineMs = CALL_DEADLINE_MS,
+): Promise<CallOutcome> {
   return timed(clock, async () => {
     const res = await call<FetchRecordsResponse>((cb) =>
       app.datasets.fetchRecords(
         { datasetId, purpose, afterSequence: 0, agreementId: '', pageSize: 100, pageToken: '' },
+        new grpc.Metadata(),
+        callOptions(deadlineMs),
         cb,
       ),
     );
@@ -93,16 +116,19 @@ export function fetchOnce(app: AppClients, clock: Clock, datasetId: string, purp
   });
 }
 
-export function streamAll(app: AppClients, clock: Clock, datasetId: string, purpose: string): Promise<CallOutcome> {
+export function streamAll(
+  app: AppClients,
+  clock: Clock,
+  datasetId: string,
+  purpose: string,
+  deadlineMs = CALL_DEADLINE_MS,
+): Promise<CallOutcome> {
   return timed(clock, async () => {
-    const stream = app.datasets.streamRecords({
-      datasetId,
-      purpose,
-      afterSequence: 0,
-      agreementId: '',
-      maxRecords: 0,
-      batchSize: 10,
-    });
+    const stream = app.datasets.streamRecords(
+      { datasetId, purpose, afterSequence: 0, agreementId: '', maxRecords: 0, batchSize: 10 },
+      new grpc.Metadata(),
+      callOptions(deadlineMs),
+    );
     let records = 0;
     let receipts = 0;
     try {
@@ -124,11 +150,14 @@ export function invokeOnce(
   capabilityId: string,
   input: unknown,
   purpose: string,
+  deadlineMs = CALL_DEADLINE_MS,
 ): Promise<CallOutcome> {
   return timed(clock, async () => {
     const res = await call<InvokeCapabilityResponse>((cb) =>
       app.capabilities.invokeCapability(
         { capabilityId, method: '', input: Buffer.from(JSON.stringify(input)), purpose, agreementId: '' },
+        new grpc.Metadata(),
+        callOptions(deadlineMs),
         cb,
       ),
     );

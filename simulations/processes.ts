@@ -1,14 +1,20 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseSessionOutput, type SessionResult } from './session-protocol.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const IN_DIST = HERE.includes(`${sep}dist${sep}`);
 
 /** The compiled `citymesh` entry point, whether this file runs from `dist/` or from source. */
-export const CLI = HERE.includes(`${sep}dist${sep}`)
-  ? resolve(HERE, '../cli/main.js')
-  : resolve(HERE, '../dist/cli/main.js');
+export const CLI = IN_DIST ? resolve(HERE, '../cli/main.js') : resolve(HERE, '../dist/cli/main.js');
+
+/** The compiled session entry ({@link runCliSession}). */
+export const SESSION_ENTRY = IN_DIST
+  ? resolve(HERE, 'cli-session.js')
+  : resolve(HERE, '../dist/simulations/cli-session.js');
 
 /** Runs `citymesh <args>` as its own process to completion; killed after `timeoutMs`. */
 export function cliResult(
@@ -30,41 +36,105 @@ export async function runCli(args: readonly string[], cwd: string): Promise<stri
   return r.stdout;
 }
 
-/** Starts a long-running `citymesh <args>`; resolves with the first stdout match of `ready`. */
+/**
+ * Starts a long-running `citymesh <args>`; resolves with the first stdout match of `ready`.
+ * Its output keeps being read (a full pipe would block it), but only until it is ready.
+ */
 export function startCli(
   args: readonly string[],
   cwd: string,
   ready: RegExp,
+  timeoutMs = 30_000,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`citymesh ${args[0]} not ready in 20 s: ${err}`)), 20_000);
+    let started = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`citymesh ${args.slice(0, 2).join(' ')} not ready in ${timeoutMs / 1000} s: ${err.slice(-1000)}`),
+      );
+    }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
+      if (started) return;
       out += d.toString();
       const match = out.match(ready);
       if (match) {
+        started = true;
+        out = '';
         clearTimeout(timer);
         resolve({ child, match });
       }
     });
     child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
+      if (!started) err = (err + d.toString()).slice(-4000);
     });
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`citymesh ${args[0]} exited with ${code}: ${err}`));
+      reject(new Error(`citymesh ${args.slice(0, 2).join(' ')} exited with ${code ?? signal}: ${err.trim()}`));
     });
   });
 }
 
+/**
+ * Runs several `citymesh` commands in one process, in order (see `cli-session.ts`);
+ * resolves with each one's outcome. Unless `keepGoing`, rejects with the stderr of the
+ * first command that fails.
+ */
+export function runCliSession(
+  commands: readonly (readonly string[])[],
+  cwd: string,
+  options: { keepGoing?: boolean; timeoutMs?: number } = {},
+): Promise<SessionResult[]> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [SESSION_ENTRY], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.once('error', fail);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const results = parseSessionOutput(out);
+      const failed = results.find((r) => r.code !== 0);
+      if (failed && !options.keepGoing) {
+        fail(new Error(failed.err.trim() || `citymesh ${failed.args.join(' ')} exited with ${failed.code}`));
+      } else if (results.length < commands.length && !failed) {
+        fail(new Error(`citymesh session ended early (${signal ?? code}): ${err.trim().slice(-500)}`));
+      } else {
+        done(results);
+      }
+    });
+    child.stdin.end(JSON.stringify({ commands, keepGoing: options.keepGoing === true }));
+  });
+}
+
+/** Resident memory of a live process in MB (`VmRSS` of `/proc/<pid>/status`); undefined once it is gone. */
+export function rssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round((Number(kb) / 1024) * 10) / 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Stops a child process and waits until it is gone. */
-export function stopProcess(child: ChildProcess): Promise<void> {
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
-    child.kill('SIGTERM');
+    // A frozen process (SIGSTOP) would never act on the signal.
+    child.kill('SIGCONT');
+    child.kill(signal);
   });
 }
 

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { LatencyHistogram } from './latency.js';
 
 /** One named check of a run: what was verified and whether it held. */
 export interface CheckResult {
@@ -17,9 +18,36 @@ export interface OperationMetrics {
   readonly throughputPerSecond: number;
 }
 
+/** A city of the run as the bundled cluster names it. */
+export interface ReportCity {
+  readonly id: string;
+  /** Its Chinese name (`北京`). */
+  readonly name: string;
+  /** Its GB/T 2260 code. */
+  readonly region: string;
+}
+
+/** Wall time of one scenario and how its checks went. */
+export interface PhaseTiming {
+  readonly name: string;
+  readonly ms: number;
+  readonly checks: number;
+  readonly failed: number;
+}
+
+/** What a node reported about itself at the end (gossip fields when it gossips). */
+export interface NodeSummary {
+  readonly pid?: number;
+  readonly metadataVersion?: number;
+  readonly metadataSource?: string;
+  readonly gossipPeerId?: string;
+  readonly gossipConnectedPeers?: number;
+  readonly catalogNotices?: number;
+}
+
 /**
  * The report contract of ARCHITECTURE.md "Contracts": outside tools read these keys, so
- * they are only ever extended, never renamed.
+ * they are only ever extended, never renamed. Everything after `passed` is an extension.
  */
 export interface SimulationReport {
   readonly cluster: string;
@@ -33,6 +61,28 @@ export interface SimulationReport {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly passed: boolean;
+  /** The cluster's full name. */
+  readonly clusterName: string;
+  readonly cityInfo: readonly ReportCity[];
+  /** Scenarios run, in order. */
+  readonly scenarios: readonly string[];
+  /** Drills (`wrong-anchor-key=<city>`). */
+  readonly faults: readonly string[];
+  /** city → city → why the first could not verify the second (only refused pairs). */
+  readonly trustFailures: Record<string, Record<string, string>>;
+  /** city → city → calls that did NOT behave as policy says. */
+  readonly interopWrong: Record<string, Record<string, number>>;
+  /** `full`: every entry per pair; `sampled`: fetch, stream, invoke and a denial per pair. */
+  readonly exchangeMode?: 'full' | 'sampled';
+  /** Latency distributions per operation, for charts. */
+  readonly latency: Record<string, LatencyHistogram>;
+  /** The revoked city, and per other node how long (ms) after the revoking version was signed it held it. */
+  readonly revoked?: string;
+  readonly revocationReach: Record<string, number>;
+  /** Resident memory (MB) per node process, after the exchange and at the end. */
+  readonly rss: { readonly afterExchange: Record<string, number>; readonly end: Record<string, number> };
+  readonly phases: readonly PhaseTiming[];
+  readonly nodes: Record<string, NodeSummary>;
 }
 
 /** Writes the report as pretty JSON, creating the folder. */

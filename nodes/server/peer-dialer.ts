@@ -6,7 +6,12 @@ import { CapabilityServiceClient } from '../../proto/gen/citymesh/v1/capability_
 import { CatalogServiceClient } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { DatasetServiceClient } from '../../proto/gen/citymesh/v1/dataset_service.js';
 import { PolicyServiceClient } from '../../proto/gen/citymesh/v1/policy_service.js';
-import { type ClusterMetadataClaims, type ClusterNode, findMember } from '../../trust-anchor/index.js';
+import {
+  assertNotRevoked,
+  type ClusterMetadataClaims,
+  type ClusterNode,
+  findMember,
+} from '../../trust-anchor/index.js';
 import { peerChainOf } from '../exchange/grpc-peer.js';
 import { authenticatePeer } from '../exchange/peer-auth.js';
 import type { TrustState } from '../trust/trust-state.js';
@@ -44,6 +49,9 @@ export class PeerDialer {
   forCity(city: string): PeerClients {
     const metadata = this.#trust.metadata;
     const member = findMember(metadata, city);
+    // Checked per call: a channel opened before the revocation passed its handshake checks
+    // then and would otherwise go on serving (and being served by) the revoked city.
+    assertNotRevoked(metadata, { city });
     const revoked = new Set(metadata.revocations.filter((r) => r.kind === 'node').map((r) => r.id));
     const node = member.nodes.find((n) => !revoked.has(n.spiffe_id));
     if (node === undefined) {

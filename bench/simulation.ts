@@ -1,0 +1,112 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { systemClock } from '../common/clock.js';
+import { type OperationMetrics, planSimulation, rssMb, runSimulation } from '../simulations/index.js';
+import { gossipDeliveryBaseline } from './gossip-baseline.js';
+import { echoClient, makeEchoCerts, startEchoServer } from './grpc-echo/index.js';
+import { type BenchContext, type BenchResult, type BenchSuite, benchResult } from './result.js';
+
+const canBind = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/** A base port whose whole city layout (`base + 10(i+1)` and the two after, anchor at base and base + 2) is free now. */
+async function freeBasePort(cities: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + 300 * Math.floor(Math.random() * 130);
+    const ports = [base, base + 2, ...Array.from({ length: cities }, (_, i) => base + 10 * (i + 1))].flatMap((p) =>
+      p === base || p === base + 2 ? [p] : [p, p + 1, p + 2],
+    );
+    if ((await Promise.all(ports.map(canBind))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range for the simulation');
+}
+
+/** The memory of a bare Node process that loads grpc-js and has served an mTLS echo: what any node starts from. */
+async function bareGrpcProcessRss(): Promise<number> {
+  const certs = await makeEchoCerts();
+  const server = await startEchoServer(certs);
+  const client = echoClient(server.address, certs);
+  try {
+    for (let i = 0; i < 200; i++) await client.call(Buffer.alloc(32, i));
+    const mb = rssMb(server.pid);
+    if (mb === undefined) throw new Error('cannot read the echo server memory (no /proc?)');
+    return mb;
+  } finally {
+    client.close();
+    await server.stop();
+  }
+}
+
+/**
+ * Issue 8's simulation results, from one run of the Yangtze River Delta cluster (all 27
+ * cities; 6 with `--quick`), default scenarios, every party a separate process:
+ * - `simulation.node.rss` (MB): the largest resident memory of any node process, after
+ *   the exchange matrix or at the end; against a bare grpc-js process serving an mTLS
+ *   echo. Goal: ≤ 150 MB per node.
+ * - `simulation.wall` (s): the whole run; against the same run's enrolment and start-up
+ *   (enrol + publish: every process up, catalogs in), so the ratio says what the
+ *   scenarios cost on top of standing the cluster up.
+ * - `revocation.reach.p99` (ms): from the revoking version's commit to each node holding
+ *   it; against bare gossipsub publish → deliver among as many in-process peers (the
+ *   transport's floor: no validation, no process boundaries, no disk). Pull alone is not
+ *   a fair baseline here: nodes pull every second in the simulation.
+ */
+export const simulationSuite: BenchSuite = {
+  name: 'simulation',
+  async run(context: BenchContext): Promise<readonly BenchResult[]> {
+    const cities = context.quick ? 6 : 27;
+    // Baselines first, before the cluster's processes exist, so they take nothing from them.
+    const bareRss = await bareGrpcProcessRss();
+    context.progress(`simulation: bare grpc-js mTLS echo process ${bareRss} MB`);
+    const gossip = await gossipDeliveryBaseline(cities, context.quick ? 10 : 30);
+    context.progress(`simulation: bare gossipsub among ${cities} peers: p99 ${gossip.p99Ms.toFixed(1)} ms`);
+    const plan = planSimulation({ cluster: 'yrd', cities: String(cities) });
+    const basePort = await freeBasePort(cities);
+    context.progress(`simulation: ${cities} cities of yrd from port ${basePort}: ${plan.scenarios.join(', ')}`);
+    const report = await runSimulation({
+      ...plan,
+      basePort,
+      workDir: join(context.workDir, 'simulation'),
+      clock: systemClock,
+      onProgress: (line) => context.progress(`simulation: ${line.trimEnd()}`),
+    });
+    const failed = report.checks.filter((c) => !c.passed);
+    for (const c of failed) context.progress(`simulation: FAILED ${c.name}: ${c.detail}`);
+    const rss = report.metrics['node.rss.max.mb'];
+    const reach = report.metrics['revocation.reach'] as OperationMetrics | undefined;
+    if (typeof rss !== 'number' || reach === undefined || reach.count === 0) {
+      throw new Error(`the simulation measured no node memory or revocation (${failed.length} checks failed)`);
+    }
+    const setupMs = report.phases
+      .filter((p) => p.name === 'enrol' || p.name === 'publish')
+      .reduce((n, p) => n + p.ms, 0);
+    return [
+      benchResult({
+        name: 'simulation.node.rss',
+        value: rss,
+        unit: 'MB',
+        baseline: 'bare grpc-js mTLS echo process',
+        baselineValue: bareRss,
+        goal: { on: 'value', op: '<=', target: 150 },
+      }),
+      benchResult({
+        name: 'simulation.wall',
+        value: report.durationMs / 1000,
+        unit: 's',
+        baseline: 'simulation.setup (enrol + publish, same run)',
+        baselineValue: setupMs / 1000,
+      }),
+      benchResult({
+        name: 'revocation.reach.p99',
+        value: reach.p99Ms,
+        unit: 'ms',
+        baseline: 'gossipsub.deliver.p99 (bare, in-process)',
+        baselineValue: gossip.p99Ms,
+      }),
+    ];
+  },
+};

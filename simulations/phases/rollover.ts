@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { nodePath, TrustState } from '../../nodes/index.js';
+import { anchorChange } from '../anchor-watch.js';
+import { expectThat } from '../checks.js';
+import { pollIntervalMs, waitForVersion } from '../node-status.js';
+import { mapPool } from '../pool.js';
+import type { SimulationRun } from '../run-state.js';
+import { convergeDeadlineMs } from './anchor-down.js';
+import { expectRingServed, ringFetch } from './ring.js';
+
+/** Waits until every node holds `version`; resolves with the slowest time (ms) from `since`. */
+async function allReach(run: SimulationRun, cities: readonly string[], version: number, since: number) {
+  const reached = await mapPool(cities, cities.length, (city) =>
+    waitForVersion(run.app(city), () => version, {
+      clock: run.clock,
+      deadlineMs: convergeDeadlineMs(),
+      intervalMs: pollIntervalMs(cities.length),
+    }),
+  );
+  const late = cities.filter((_, i) => reached[i]!.status === 'rejected');
+  expectThat(late.length === 0, `v${version} did not reach ${late.join(', ')}`);
+  return Math.max(0, ...reached.map((r) => (r.status === 'fulfilled' ? r.value.reachedAtMs - since : 0)));
+}
+
+function pinnedKids(run: SimulationRun, city: string): string[] {
+  const pins = JSON.parse(readFileSync(nodePath(run.dir(city), 'pins'), 'utf8')) as { keys: { kid?: string }[] };
+  return pins.keys.map((k) => k.kid ?? '');
+}
+
+/**
+ * Anchor key rollover in its two stages. `publish` announces the next key in metadata
+ * signed by the current one, and every node pins it; `activate` then switches the signer.
+ * Activation is forced: the overlap the anchor otherwise waits is one metadata lifetime
+ * (at least 60 s), and the first check has just shown every node holds the next key.
+ */
+export async function rolloverPhase(run: SimulationRun): Promise<void> {
+  const cities = run.serving();
+  const progress = run.progress.phase('rollover');
+  let kid = '';
+  await run.checks.check('rollover.next-key-pinned', async () => {
+    const change = await anchorChange(run.work, run.clock, () => run.anchorCli(['rotate', '--stage', 'publish']));
+    const published = JSON.parse(change.output) as { kid: string; metadataVersion: number };
+    const slowest = await allReach(run, cities, published.metadataVersion, change.committedAtMs);
+    const missing = cities.filter((c) => !pinnedKids(run, c).includes(published.kid));
+    expectThat(missing.length === 0, `next key ${published.kid} not pinned by ${missing.join(', ')}`);
+    kid = published.kid;
+    return `next anchor key ${kid} published in v${published.metadataVersion}; every node pinned it within ${slowest} ms of its commit`;
+  });
+  await run.checks.check('rollover.activated', async () => {
+    expectThat(kid !== '', 'no next key was published and pinned');
+    const change = await anchorChange(run.work, run.clock, () =>
+      run.anchorCli(['rotate', '--stage', 'activate', '--force']),
+    );
+    const activated = JSON.parse(change.output) as { metadataVersion: number };
+    const slowest = await allReach(run, cities, activated.metadataVersion, change.committedAtMs);
+    // Each city, with its pins as they are now, verifies its cached metadata (signed with
+    // the new key) and the next city's subordinate statement (signed with it too).
+    const verified = await mapPool(cities, 4, async (city, i) => {
+      const state = await TrustState.load(run.dir(city), run.clock);
+      await state.verifyPeerCity(cities[(i + 1) % cities.length]!);
+    });
+    const failed = cities.flatMap((c, i) => {
+      const v = verified[i]!;
+      return v.status === 'rejected'
+        ? [`${c}: ${v.reason instanceof Error ? v.reason.message : String(v.reason)}`]
+        : [];
+    });
+    expectThat(failed.length === 0, `no longer verifies after the switch: ${failed.join('; ')}`);
+    expectRingServed(await ringFetch(run, cities));
+    return `key ${kid} signs from v${activated.metadataVersion}: every node took it within ${slowest} ms of its commit, verifies metadata and statements signed with it, and exchanges`;
+  });
+  progress.done();
+}
