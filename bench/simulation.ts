@@ -53,7 +53,7 @@ async function bareGrpcProcessRss(): Promise<number> {
  * - `revocation.reach.p99` (ms): from the revoking version's commit to each node holding
  *   it; against bare gossipsub publish → deliver among as many in-process peers (the
  *   transport's floor: no validation, no process boundaries, no disk). Pull alone is not
- *   a fair baseline here: nodes pull every second in the simulation.
+ *   a useful baseline: it is bounded by each node's 30 s timer, not by the path.
  */
 export const simulationSuite: BenchSuite = {
   name: 'simulation',
@@ -89,7 +89,7 @@ export const simulationSuite: BenchSuite = {
         name: 'simulation.node.rss',
         value: rss,
         unit: 'MB',
-        baseline: 'bare grpc-js mTLS echo process',
+        baseline: 'grpc.echo.process.rss',
         baselineValue: bareRss,
         goal: { on: 'value', op: '<=', target: 150 },
       }),
@@ -97,15 +97,16 @@ export const simulationSuite: BenchSuite = {
         name: 'simulation.wall',
         value: report.durationMs / 1000,
         unit: 's',
-        baseline: 'simulation.setup (enrol + publish, same run)',
+        baseline: 'simulation.setup',
         baselineValue: setupMs / 1000,
       }),
       benchResult({
         name: 'revocation.reach.p99',
         value: reach.p99Ms,
         unit: 'ms',
-        baseline: 'gossipsub.deliver.p99 (bare, in-process)',
+        baseline: 'gossipsub.deliver.p99',
         baselineValue: gossip.p99Ms,
+        goal: { on: 'value', op: '<=', target: 2000 },
       }),
     ];
   },
