@@ -130,6 +130,12 @@ export class GossipMesh {
           mcacheLength: 10,
           mcacheGossip: 4,
           msgIdFn: (msg) => messageId(msg.topic, msg.data),
+          // No IP colocation penalty (P6). By default each of more than 10 peers on one IP
+          // address scores -5 × (count - 10)²: from 14 peers on one address (a loopback
+          // cluster of 14 cities; nodes behind one NAT) nothing is published to them (score
+          // below -50), from 15 all they send is dropped (graylisted below -80). It guards open
+          // meshes against Sybils; this one admits only peer ids the signed metadata binds.
+          scoreParams: { IPColocationFactorWeight: 0 },
         }),
       },
     });

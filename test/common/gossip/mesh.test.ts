@@ -86,7 +86,8 @@ describe('GossipMesh', () => {
     await waitFor(() => ma.connectedPeers().includes(b.id), 'a-b connected');
     await new Promise((r) => setTimeout(r, 1000)); // several redial rounds of the stranger
     expect(ma.connectedPeers()).toEqual([b.id]);
-    expect(ms.connectedPeers()).toEqual([]);
+    // The stranger may catch a connection in the moment between its handshake and a's hang-up.
+    await waitFor(() => ms.connectedPeers().length === 0, 'the stranger refused');
 
     a.allowed.delete(b.id);
     ma.peersChanged();
@@ -115,4 +116,31 @@ describe('GossipMesh', () => {
     expect(mb.stats().topics[TOPIC]).toEqual({ accepted: 1, ignored: 0, rejected: 1 });
     expect(mc.stats().topics[TOPIC]).toEqual({ accepted: 1, ignored: 0, rejected: 0 });
   });
+
+  it('delivers both ways between a host and 15 peers sharing its IP address (a 16-node loopback cluster)', async () => {
+    // gossipsub's default IP colocation penalty scores every peer of an address shared by more
+    // than 10 at -5 per surplus peer, squared: from 14 peers the hub graylists all of them
+    // (drops what they send) and stops publishing to them. A star keeps it to 16 hosts.
+    const hub = await peer();
+    const spokes = await Promise.all(Array.from({ length: 15 }, () => peer()));
+    const mh = await start(hub);
+    const ms: GossipMesh[] = [];
+    for (const s of spokes) ms.push(await start(s, false));
+    for (const s of spokes) {
+      hub.allowed.set(s.id, undefined);
+      s.allowed.set(hub.id, mh.addresses[0]);
+    }
+    for (const m of ms) m.peersChanged();
+    await waitFor(
+      () => mh.subscribers(TOPIC).length === spokes.length && ms.every((m) => m.subscribers(TOPIC).length === 1),
+      'subscriptions known both ways',
+      15_000,
+    );
+
+    const big = `ok ${'x'.repeat(55_000)}`;
+    expect(await ms[0]!.publish(TOPIC, text(big))).toBe(1);
+    await waitFor(() => hub.received.length === 1, 'the hub accepting a spoke’s message');
+    expect(await mh.publish(TOPIC, text('ok from the hub'))).toBe(spokes.length);
+    await waitFor(() => spokes.every((s) => s.received.includes('ok from the hub')), 'every spoke');
+  }, 30_000);
 });
