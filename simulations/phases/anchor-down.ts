@@ -1,14 +1,12 @@
 import { expectThat } from '../checks.js';
-import { pollIntervalMs, readNodeStatus, waitForVersion } from '../node-status.js';
+import { readNodeStatus } from '../node-status.js';
 import { mapPool, sleep } from '../pool.js';
 import { NODE_REFRESH_INTERVAL_SECONDS, type SimulationRun } from '../run-state.js';
+import { allReach } from './converge.js';
 import { expectRingServed, ringFetch, versionIn } from './ring.js';
 
 /** A key id no one uses: revoking it changes the metadata and nothing else. */
 export const OFFLINE_DRILL_KEY = 'drill-offline-key';
-
-/** How long nodes may take to hold a version once the anchor serves it: a pull interval and then some. */
-export const convergeDeadlineMs = () => NODE_REFRESH_INTERVAL_SECONDS * 1000 + 15_000;
 
 /**
  * The anchor stops for `--anchor-down-seconds`. Meanwhile every node keeps serving peers
@@ -59,16 +57,7 @@ export async function anchorDownPhase(run: SimulationRun): Promise<void> {
   });
   await run.checks.check('anchor.converged', async () => {
     expectThat(Number.isFinite(offlineVersion), 'no metadata change was made while the anchor was down');
-    const reached = await mapPool(cities, cities.length, (city) =>
-      waitForVersion(run.app(city), () => offlineVersion, {
-        clock: run.clock,
-        deadlineMs: convergeDeadlineMs(),
-        intervalMs: pollIntervalMs(cities.length),
-      }),
-    );
-    const late = cities.filter((_, i) => reached[i]!.status === 'rejected');
-    expectThat(late.length === 0, `not converged on v${offlineVersion}: ${late.join(', ')}`);
-    const ms = reached.map((r) => (r.status === 'fulfilled' ? Math.max(0, r.value.reachedAtMs - restartedAt) : 0));
+    const ms = await allReach(run, cities, offlineVersion, restartedAt);
     for (const m of ms) run.latency.add('anchor.converge', m);
     run.latency.span('anchor.converge', Math.max(...ms));
     return `every node holds v${offlineVersion}, the version made while the anchor was down, within ${Math.max(...ms)} ms of the restart's start`;

@@ -3,9 +3,8 @@ import { anchorChange } from '../anchor-watch.js';
 import { expectThat } from '../checks.js';
 import { type CallOutcome, fetchOnce } from '../exchange-phase.js';
 import { pollIntervalMs, readNodeStatus, waitForVersion } from '../node-status.js';
-import { mapPool } from '../pool.js';
 import type { SimulationRun } from '../run-state.js';
-import { convergeDeadlineMs } from './anchor-down.js';
+import { allReach, convergeDeadlineMs } from './converge.js';
 import { PURPOSE } from './exchange.js';
 import { expectRingServed, fetchUntilServed, openDataset, ringFetch } from './ring.js';
 
@@ -66,16 +65,7 @@ export async function partitionPhase(run: SimulationRun): Promise<void> {
       );
       changeVersion = change.version;
       const t0 = change.committedAtMs;
-      const reached = await mapPool(others, others.length, (city) =>
-        waitForVersion(run.app(city), () => changeVersion, {
-          clock: run.clock,
-          deadlineMs: convergeDeadlineMs(),
-          intervalMs: pollIntervalMs(others.length),
-        }),
-      );
-      const late = others.filter((_, i) => reached[i]!.status === 'rejected');
-      expectThat(late.length === 0, `v${changeVersion} did not reach ${late.join(', ')}`);
-      const slowest = Math.max(...reached.map((r) => (r.status === 'fulfilled' ? r.value.reachedAtMs - t0 : 0)));
+      const slowest = Math.max(...(await allReach(run, others, changeVersion, t0)));
       if (others.length >= 2) expectRingServed(await ringFetch(run, others));
       return `while ${victim} was cut off, v${changeVersion} reached the other ${others.length} nodes within ${Math.max(0, slowest)} ms and they kept exchanging`;
     });

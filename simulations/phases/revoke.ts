@@ -4,7 +4,7 @@ import { fetchOnce } from '../exchange-phase.js';
 import { pollIntervalMs, readNodeStatus, waitForVersion } from '../node-status.js';
 import { mapPool } from '../pool.js';
 import type { SimulationRun } from '../run-state.js';
-import { convergeDeadlineMs } from './anchor-down.js';
+import { convergeDeadlineMs } from './converge.js';
 import { PURPOSE } from './exchange.js';
 import { openDataset } from './ring.js';
 

@@ -2,25 +2,10 @@ import { readFileSync } from 'node:fs';
 import { nodePath, TrustState } from '../../nodes/index.js';
 import { anchorChange } from '../anchor-watch.js';
 import { expectThat } from '../checks.js';
-import { pollIntervalMs, waitForVersion } from '../node-status.js';
 import { mapPool } from '../pool.js';
 import type { SimulationRun } from '../run-state.js';
-import { convergeDeadlineMs } from './anchor-down.js';
+import { allReach } from './converge.js';
 import { expectRingServed, ringFetch } from './ring.js';
-
-/** Waits until every node holds `version`; resolves with the slowest time (ms) from `since`. */
-async function allReach(run: SimulationRun, cities: readonly string[], version: number, since: number) {
-  const reached = await mapPool(cities, cities.length, (city) =>
-    waitForVersion(run.app(city), () => version, {
-      clock: run.clock,
-      deadlineMs: convergeDeadlineMs(),
-      intervalMs: pollIntervalMs(cities.length),
-    }),
-  );
-  const late = cities.filter((_, i) => reached[i]!.status === 'rejected');
-  expectThat(late.length === 0, `v${version} did not reach ${late.join(', ')}`);
-  return Math.max(0, ...reached.map((r) => (r.status === 'fulfilled' ? r.value.reachedAtMs - since : 0)));
-}
 
 function pinnedKids(run: SimulationRun, city: string): string[] {
   const pins = JSON.parse(readFileSync(nodePath(run.dir(city), 'pins'), 'utf8')) as { keys: { kid?: string }[] };
@@ -40,7 +25,7 @@ export async function rolloverPhase(run: SimulationRun): Promise<void> {
   await run.checks.check('rollover.next-key-pinned', async () => {
     const change = await anchorChange(run.work, run.clock, () => run.anchorCli(['rotate', '--stage', 'publish']));
     const published = JSON.parse(change.output) as { kid: string; metadataVersion: number };
-    const slowest = await allReach(run, cities, published.metadataVersion, change.committedAtMs);
+    const slowest = Math.max(...(await allReach(run, cities, published.metadataVersion, change.committedAtMs)));
     const missing = cities.filter((c) => !pinnedKids(run, c).includes(published.kid));
     expectThat(missing.length === 0, `next key ${published.kid} not pinned by ${missing.join(', ')}`);
     kid = published.kid;
@@ -52,7 +37,7 @@ export async function rolloverPhase(run: SimulationRun): Promise<void> {
       run.anchorCli(['rotate', '--stage', 'activate', '--force']),
     );
     const activated = JSON.parse(change.output) as { metadataVersion: number };
-    const slowest = await allReach(run, cities, activated.metadataVersion, change.committedAtMs);
+    const slowest = Math.max(...(await allReach(run, cities, activated.metadataVersion, change.committedAtMs)));
     // Each city, with its pins as they are now, verifies its cached metadata (signed with
     // the new key) and the next city's subordinate statement (signed with it too).
     const verified = await mapPool(cities, 4, async (city, i) => {

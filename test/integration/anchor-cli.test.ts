@@ -9,8 +9,11 @@ import { nodePath, readNodeFile } from '../../nodes/trust/node-files.js';
 import type { ClusterMetadataClaims } from '../../trust-anchor/index.js';
 import { citymesh, freePort, requireBuiltCli, startCitymesh, stop } from '../support/cli-process.js';
 
-/** The real CLI, as separate processes, over HTTPS on loopback. */
-describe('anchor init/serve/invite and node join with the real CLI', () => {
+/**
+ * The real CLI, as separate processes, over HTTPS on loopback. Each step is a process
+ * with about 1.5 s of start-up on a busy 2-core machine, and a test runs several.
+ */
+describe('anchor init/serve/invite and node join with the real CLI', { timeout: 90_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'citymesh-anchor-cli-'));
   let anchor: ChildProcess;
   let url = '';
