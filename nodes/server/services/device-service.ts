@@ -79,6 +79,31 @@ export function deviceService(deps: ExchangeDeps): DeviceServiceServer {
 
   const presentedDevice = devicePresenter(context, verifier, lookup);
 
+  /**
+   * Answers a call that presents device credentials (a device JWT or certificate) as that
+   * device, and says whether it did; a call presenting none is left to the caller.
+   */
+  function answeredAsDevice<Res>(
+    call: Parameters<typeof presentedDevice>[0],
+    callback: grpc.sendUnaryData<Res>,
+    method: string,
+    handle: (caller: DeviceCaller) => Promise<Res>,
+  ): boolean {
+    let device: Promise<DeviceCaller> | undefined;
+    try {
+      device = presentedDevice(call);
+    } catch (err) {
+      callback(toServiceError(err, log(method)));
+      return true;
+    }
+    if (device === undefined) return false;
+    device.then(handle).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(err, log(method))),
+    );
+    return true;
+  }
+
   /** A unary RPC a device may call too. */
   function deviceUnary<Req, Res>(
     method: string,
@@ -86,20 +111,7 @@ export function deviceService(deps: ExchangeDeps): DeviceServiceServer {
   ): grpc.handleUnaryCall<Req, Res> {
     const generic = unary<Req, Res>(context, method, (request, caller) => handle(request, caller));
     return (call, callback) => {
-      let device: Promise<DeviceCaller> | undefined;
-      try {
-        device = presentedDevice(call);
-      } catch (err) {
-        callback(toServiceError(err, log(method)));
-        return;
-      }
-      if (device === undefined) return generic(call, callback);
-      device
-        .then((caller) => handle(call.request, caller))
-        .then(
-          (response) => callback(null, response),
-          (err: unknown) => callback(toServiceError(err, log(method))),
-        );
+      if (!answeredAsDevice(call, callback, method, (caller) => handle(call.request, caller))) generic(call, callback);
     };
   }
 
@@ -302,25 +314,13 @@ export function deviceService(deps: ExchangeDeps): DeviceServiceServer {
         taxonomy,
         now: () => clock.now(),
       };
-      let device: Promise<DeviceCaller> | undefined;
-      try {
-        device = presentedDevice(call);
-      } catch (err) {
-        callback(toServiceError(err, log(method)));
-        return;
-      }
-      if (device === undefined) {
-        return clientStream<SendTelemetryRequest, SendTelemetryResponse>(context, method, async (stream, caller) => {
-          if (!isWorkload(caller)) throw refuse(caller, method, 'a device or a gateway of this city over mTLS');
-          return receiveTelemetry(telemetry, { kind: 'gateway' }, stream);
-        })(call, callback);
-      }
-      device
-        .then((caller) => receiveTelemetry(telemetry, { kind: 'device', deviceId: caller.device.deviceId }, call))
-        .then(
-          (response) => callback(null, response),
-          (err: unknown) => callback(toServiceError(err, log(method))),
-        );
+      const asDevice = (caller: DeviceCaller) =>
+        receiveTelemetry(telemetry, { kind: 'device', deviceId: caller.device.deviceId }, call);
+      if (answeredAsDevice(call, callback, method, asDevice)) return;
+      clientStream<SendTelemetryRequest, SendTelemetryResponse>(context, method, async (stream, caller) => {
+        if (!isWorkload(caller)) throw refuse(caller, method, 'a device or a gateway of this city over mTLS');
+        return receiveTelemetry(telemetry, { kind: 'gateway' }, stream);
+      })(call, callback);
     },
 
     listDeviceTypes: deviceUnary(
