@@ -1,4 +1,5 @@
 import type { PublicJwk } from './json.js';
+import type { PackedDevices } from './packed-devices.js';
 import type { Page, PageRequest } from './paging.js';
 
 /** Device lifecycle; `revoked` is terminal. */
@@ -115,6 +116,14 @@ export interface DeviceStore {
    * `sourceSha256` differ from the job's checkpoint fails with `MALFORMED_REQUEST`.
    */
   importBatch(devices: readonly Device[], progress?: ImportProgress): Promise<ImportResult>;
+
+  /**
+   * {@link importBatch} for a bulk import: devices the importer's `DeviceChecker` already
+   * accepted, packed ({@link PackedDevices}), `active` and created when the batch commits.
+   * The store trusts the checks and writes the columns as given; `importBatch` is the path
+   * for anything unchecked. Same transaction, checkpoint and conflict rules.
+   */
+  importCheckedBatch(packed: PackedDevices, progress: ImportProgress): Promise<ImportResult>;
 
   /** The device, or `undefined` when the city has no device with this id. */
   get(city: string, deviceId: string): Promise<Device | undefined>;

@@ -52,6 +52,7 @@ export type {
 export { MAX_DEVICE_CREDENTIALS } from './device-store.js';
 export type { JsonObject, JsonValue, PublicJwk } from './json.js';
 export type { KeyFilter, KeyPurpose, KeyStatus, KeyStore, StoredKey } from './key-store.js';
+export type { PackedDevices } from './packed-devices.js';
 export type { Page, PageRequest } from './paging.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
 export type {

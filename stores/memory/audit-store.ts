@@ -1,3 +1,4 @@
+import { sameContent } from '../../common/content-key.js';
 import type {
   AuditCheckpoint,
   AuditEntry,
@@ -14,7 +15,6 @@ import {
   validateReceipt,
 } from '../shared/audit-rules.js';
 import { clone } from '../shared/clone.js';
-import { sameContent } from '../shared/content-key.js';
 import { alreadyExists } from '../shared/errors.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';
 import { requireInteger } from '../shared/validate.js';

@@ -1,3 +1,4 @@
+import { sameContent } from '../../common/content-key.js';
 import type { CatalogEntry, CatalogFilter, CatalogStore } from '../../common/stores/catalog-store.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
 import {
@@ -8,7 +9,6 @@ import {
   validateCatalogEntry,
 } from '../shared/catalog-rules.js';
 import { clone } from '../shared/clone.js';
-import { sameContent } from '../shared/content-key.js';
 import { alreadyExists } from '../shared/errors.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';
 import { versionKey } from '../shared/semver.js';

@@ -9,6 +9,7 @@ import type {
   ImportProgress,
   ImportResult,
 } from '../../common/stores/device-store.js';
+import { type PackedDevices, unpackDevices } from '../../common/stores/packed-devices.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
 import { clone } from '../shared/clone.js';
 import {
@@ -35,6 +36,10 @@ export class MemoryDeviceStore implements DeviceStore {
   readonly #checkpoints = new Map<string, ImportCheckpoint>();
 
   constructor(private readonly tokens: PageTokenCodec) {}
+
+  async importCheckedBatch(packed: PackedDevices, progress: ImportProgress): Promise<ImportResult> {
+    return this.importBatch(unpackDevices(packed, progress.at), progress);
+  }
 
   async importBatch(devices: readonly Device[], progress?: ImportProgress): Promise<ImportResult> {
     // Validate everything first: a bad device must leave the store untouched.

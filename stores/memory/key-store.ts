@@ -1,7 +1,7 @@
+import { sameContent } from '../../common/content-key.js';
 import type { KeyFilter, KeyStatus, KeyStore, StoredKey } from '../../common/stores/key-store.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
 import { clone } from '../shared/clone.js';
-import { sameContent } from '../shared/content-key.js';
 import { alreadyExists } from '../shared/errors.js';
 import { KEY_PURPOSES, KEY_STATUSES, keyNotFound, transitionKey, validateKey } from '../shared/key-rules.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';

@@ -1,3 +1,4 @@
+import { sameContent } from '../../common/content-key.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import type {
   Agreement,
@@ -7,7 +8,6 @@ import type {
 } from '../../common/stores/agreement-store.js';
 import { AGREEMENT_STATES } from '../../common/stores/agreement-store.js';
 import { clone } from './clone.js';
-import { sameContent } from './content-key.js';
 import { alreadyExists } from './errors.js';
 import { optionalDate, optionalText, requireDate, requireInteger, requireOneOf, requireText } from './validate.js';
 

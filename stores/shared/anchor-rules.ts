@@ -1,3 +1,4 @@
+import { sameContent } from '../../common/content-key.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import type {
   AnchorIdentity,
@@ -9,7 +10,6 @@ import type {
   Revocation,
 } from '../../common/stores/anchor-store.js';
 import { clone } from './clone.js';
-import { sameContent } from './content-key.js';
 import { alreadyExists } from './errors.js';
 import {
   malformed,

@@ -1,3 +1,4 @@
+import { contentKey } from '../../common/content-key.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import {
   type Device,
@@ -9,7 +10,6 @@ import {
   MAX_DEVICE_CREDENTIALS,
 } from '../../common/stores/device-store.js';
 import { clone } from './clone.js';
-import { contentKey } from './content-key.js';
 import {
   malformed,
   requireDate,
@@ -25,6 +25,11 @@ export const DEVICE_STATUSES: readonly DeviceStatus[] = ['active', 'suspended', 
 
 /** Checks a credential's shape and returns a normalised copy. */
 export function validateCredential(credential: DeviceCredential, field = 'credential'): DeviceCredential {
+  checkCredentialShape(credential, field);
+  return clone(credential);
+}
+
+function checkCredentialShape(credential: DeviceCredential, field: string): void {
   requireText(`${field}.credentialId`, credential.credentialId);
   const kind = requireOneOf(`${field}.kind`, credential.kind, ['jwk', 'x509'] as const);
   if (kind === 'jwk')
@@ -33,7 +38,6 @@ export function validateCredential(credential: DeviceCredential, field = 'creden
   const notBefore = requireDate(`${field}.notBefore`, credential.notBefore);
   const notAfter = requireDate(`${field}.notAfter`, credential.notAfter);
   if (notAfter.getTime() < notBefore.getTime()) malformed(`${field}.notAfter`, 'must not be before notBefore');
-  return clone(credential);
 }
 
 /**
@@ -41,6 +45,20 @@ export function validateCredential(credential: DeviceCredential, field = 'creden
  * empty `attributes` (absent and `{}` mean the same, so they compare equal on re-import).
  */
 export function validateDevice(device: Device): Device {
+  checkDevice(device);
+  const copy = clone(device);
+  if (copy.attributes !== undefined && Object.keys(copy.attributes).length === 0) {
+    const { attributes: _empty, ...rest } = copy;
+    return rest;
+  }
+  return copy;
+}
+
+/**
+ * The checks of {@link validateDevice} without the copy, for a store that encodes the
+ * device into its columns at once (the copy would be garbage a moment later).
+ */
+export function checkDevice(device: Device): void {
   requireText('city', device.city);
   requireText('deviceId', device.deviceId);
   requireText('type', device.type);
@@ -51,7 +69,7 @@ export function validateDevice(device: Device): Device {
   if (!Array.isArray(device.credentials)) malformed('credentials', 'must be an array');
   checkCredentialSet(device.deviceId, device.credentials);
   device.credentials.forEach((credential, i) => {
-    validateCredential(credential, `credentials[${i}]`);
+    checkCredentialShape(credential, `credentials[${i}]`);
   });
   if (device.attributes !== undefined) {
     for (const [name, value] of Object.entries(requirePlainObject('attributes', device.attributes))) {
@@ -60,12 +78,6 @@ export function validateDevice(device: Device): Device {
   }
   requireDate('createdAt', device.createdAt);
   requireDate('updatedAt', device.updatedAt);
-  const copy = clone(device);
-  if (copy.attributes !== undefined && Object.keys(copy.attributes).length === 0) {
-    const { attributes: _empty, ...rest } = copy;
-    return rest;
-  }
-  return copy;
 }
 
 function checkCredentialSet(deviceId: string, credentials: readonly DeviceCredential[]): void {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { contentKey } from '../../common/content-key.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../common/stores/paging.js';
-import { contentKey } from './content-key.js';
 import { malformed } from './validate.js';
 
 /** A keyset position: the sort-key values of the last item of a page. */

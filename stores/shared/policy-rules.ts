@@ -1,3 +1,4 @@
+import { sameContent } from '../../common/content-key.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import {
   MAX_POLICY_SET_BYTES,
@@ -7,7 +8,6 @@ import {
   type PolicyVersionSummary,
 } from '../../common/stores/policy-store.js';
 import { clone } from './clone.js';
-import { sameContent } from './content-key.js';
 import { alreadyExists } from './errors.js';
 import {
   malformed,

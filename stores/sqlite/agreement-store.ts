@@ -1,3 +1,4 @@
+import { contentKey } from '../../common/content-key.js';
 import type {
   Agreement,
   AgreementFilter,
@@ -14,7 +15,6 @@ import {
   newAgreement,
   resolveCreateConflict,
 } from '../shared/agreement-rules.js';
-import { contentKey } from '../shared/content-key.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';
 import { requireText } from '../shared/validate.js';
 import { fromMs, optionalDateField, optionalMs, toMs } from './columns.js';

@@ -1,3 +1,4 @@
+import { contentKey } from '../../common/content-key.js';
 import type {
   AnchorIdentity,
   AnchorMember,
@@ -25,7 +26,6 @@ import {
   validateMetadata,
   validateRevocation,
 } from '../shared/anchor-rules.js';
-import { contentKey } from '../shared/content-key.js';
 import { requireInteger } from '../shared/validate.js';
 import { fromMs, optionalDateField, optionalField, toMs } from './columns.js';
 import type { SqliteDatabase } from './database.js';

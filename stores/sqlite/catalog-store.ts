@@ -1,3 +1,4 @@
+import { contentKey, sameContent } from '../../common/content-key.js';
 import type { CatalogEntry, CatalogFilter, CatalogStore } from '../../common/stores/catalog-store.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
 import {
@@ -6,7 +7,6 @@ import {
   checkCatalogFilter,
   validateCatalogEntry,
 } from '../shared/catalog-rules.js';
-import { contentKey, sameContent } from '../shared/content-key.js';
 import { alreadyExists } from '../shared/errors.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';
 import { versionKey } from '../shared/semver.js';

@@ -5,23 +5,25 @@ import type {
   DeviceStatus,
   DeviceStore,
   ImportCheckpoint,
-  ImportConflict,
   ImportProgress,
   ImportResult,
 } from '../../common/stores/device-store.js';
+import {
+  attributesColumn,
+  credentialsColumn,
+  type PackedDevices,
+  packedCount,
+} from '../../common/stores/packed-devices.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
-import { contentKey } from '../shared/content-key.js';
 import {
   addDeviceCredential,
-  advanceCheckpoint,
   type CheckedDeviceFilter,
   changeDeviceStatus,
+  checkDevice,
   checkDeviceFilter,
-  deviceDifferences,
   deviceNotFound,
   removeDeviceCredential,
   validateCheckpoint,
-  validateDevice,
   validateProgress,
 } from '../shared/device-rules.js';
 import type { KeysetKey, PageTokenCodec } from '../shared/page-token.js';
@@ -29,6 +31,7 @@ import { resolvePageSize } from '../shared/page-token.js';
 import { requireText } from '../shared/validate.js';
 import { fromMs, optionalField, toMs } from './columns.js';
 import type { SqliteDatabase } from './database.js';
+import { DeviceImportWriter } from './device-import-writer.js';
 import { afterKey, listSql, type Params, toPage } from './paging.js';
 import { StatementCache } from './statements.js';
 
@@ -43,17 +46,6 @@ type DeviceRow = {
   credentials: string;
   attributes: string | null;
   created_at: number;
-  updated_at: number;
-};
-
-type CheckpointRow = {
-  job_id: string;
-  source: string;
-  source_sha256: string;
-  lines_done: number;
-  inserted: number;
-  unchanged: number;
-  rejected: number;
   updated_at: number;
 };
 
@@ -91,38 +83,10 @@ function toRow(device: Device): DeviceRow {
     region_code: device.regionCode,
     owner_org: device.ownerOrg,
     status: device.status,
-    credentials: contentKey(
-      device.credentials.map((c) => ({ ...c, notBefore: toMs(c.notBefore), notAfter: toMs(c.notAfter) })),
-    ),
-    attributes: device.attributes === undefined ? null : contentKey(device.attributes),
+    credentials: credentialsColumn(device.credentials),
+    attributes: attributesColumn(device.attributes),
     created_at: toMs(device.createdAt),
     updated_at: toMs(device.updatedAt),
-  };
-}
-
-function checkpointFromRow(row: CheckpointRow): ImportCheckpoint {
-  return {
-    jobId: row.job_id,
-    source: row.source,
-    sourceSha256: row.source_sha256,
-    linesDone: row.lines_done,
-    inserted: row.inserted,
-    unchanged: row.unchanged,
-    rejected: row.rejected,
-    updatedAt: fromMs(row.updated_at),
-  };
-}
-
-function checkpointToRow(checkpoint: ImportCheckpoint): CheckpointRow {
-  return {
-    job_id: checkpoint.jobId,
-    source: checkpoint.source,
-    source_sha256: checkpoint.sourceSha256,
-    lines_done: checkpoint.linesDone,
-    inserted: checkpoint.inserted,
-    unchanged: checkpoint.unchanged,
-    rejected: checkpoint.rejected,
-    updated_at: toMs(checkpoint.updatedAt),
   };
 }
 
@@ -168,15 +132,15 @@ export function deviceListQuery(
   return { conditions, order, params };
 }
 
-/** {@link DeviceStore} on SQLite, indexed for a million devices per city. */
+/**
+ * {@link DeviceStore} on SQLite, indexed for a million devices per city. Checked bulk
+ * batches are bound column by column ({@link DeviceImportWriter}).
+ */
 export class SqliteDeviceStore implements DeviceStore {
   readonly #lists: StatementCache;
   readonly #select;
-  readonly #insert;
   readonly #update;
-  readonly #selectCheckpoint;
-  readonly #upsertCheckpoint;
-  readonly #importBatch;
+  readonly #imports: DeviceImportWriter;
   readonly #change;
 
   constructor(
@@ -185,57 +149,11 @@ export class SqliteDeviceStore implements DeviceStore {
   ) {
     this.#lists = new StatementCache(db);
     this.#select = db.prepare<[string, string], DeviceRow>('SELECT * FROM devices WHERE city = ? AND device_id = ?');
-    this.#insert = db.prepare<[DeviceRow]>(
-      `INSERT INTO devices (city, device_id, type, industry, region_code, owner_org, status, credentials, attributes, created_at, updated_at)
-       VALUES (@city, @device_id, @type, @industry, @region_code, @owner_org, @status, @credentials, @attributes, @created_at, @updated_at)
-       ON CONFLICT (city, device_id) DO NOTHING`,
-    );
     this.#update = db.prepare<[DeviceRow]>(
       `UPDATE devices SET status = @status, credentials = @credentials, updated_at = @updated_at
        WHERE city = @city AND device_id = @device_id`,
     );
-    this.#selectCheckpoint = db.prepare<[string], CheckpointRow>(
-      'SELECT * FROM device_import_checkpoints WHERE job_id = ?',
-    );
-    this.#upsertCheckpoint = db.prepare<[CheckpointRow]>(
-      `INSERT INTO device_import_checkpoints (job_id, source, source_sha256, lines_done, inserted, unchanged, rejected, updated_at)
-       VALUES (@job_id, @source, @source_sha256, @lines_done, @inserted, @unchanged, @rejected, @updated_at)
-       ON CONFLICT (job_id) DO UPDATE SET source = excluded.source, source_sha256 = excluded.source_sha256,
-         lines_done = excluded.lines_done, inserted = excluded.inserted, unchanged = excluded.unchanged,
-         rejected = excluded.rejected, updated_at = excluded.updated_at`,
-    );
-    // The batch and its checkpoint commit together: after kill -9 either both are in the
-    // file or neither is, so a resume from the checkpoint neither skips nor repeats lines.
-    this.#importBatch = db.transaction(
-      (devices: readonly Device[], progress: ImportProgress | undefined): ImportResult => {
-        let inserted = 0;
-        let unchanged = 0;
-        const conflicts: ImportConflict[] = [];
-        for (const device of devices) {
-          if (this.#insert.run(toRow(device)).changes === 1) {
-            inserted++;
-            continue;
-          }
-          const stored = fromRow(this.#select.get(device.city, device.deviceId) as DeviceRow);
-          const differences = deviceDifferences(stored, device);
-          if (differences.length === 0) unchanged++;
-          else conflicts.push({ deviceId: device.deviceId, reason: `differs in: ${differences.join(', ')}` });
-        }
-        if (progress === undefined) return { inserted, unchanged, conflicts };
-        const previous = this.#selectCheckpoint.get(progress.jobId);
-        const checkpoint = advanceCheckpoint(
-          previous === undefined ? undefined : checkpointFromRow(previous),
-          progress,
-          {
-            inserted,
-            unchanged,
-            conflicts: conflicts.length,
-          },
-        );
-        this.#upsertCheckpoint.run(checkpointToRow(checkpoint));
-        return { inserted, unchanged, conflicts, checkpoint };
-      },
-    );
+    this.#imports = new DeviceImportWriter(db);
     this.#change = db.transaction((city: string, deviceId: string, change: (device: Device) => Device): Device => {
       const row = this.#select.get(city, deviceId);
       if (row === undefined) throw deviceNotFound(city, deviceId);
@@ -247,10 +165,20 @@ export class SqliteDeviceStore implements DeviceStore {
   }
 
   async importBatch(devices: readonly Device[], progress?: ImportProgress): Promise<ImportResult> {
-    const incoming = devices.map(validateDevice);
-    if (progress !== undefined) validateProgress(progress, incoming.length);
-    // IMMEDIATE: take the write lock up front, so the checkpoint read cannot go stale.
-    return this.#importBatch.immediate(incoming, progress);
+    // Every device is checked before anything is written: one bad device writes nothing.
+    for (const device of devices) checkDevice(device);
+    if (progress !== undefined) validateProgress(progress, devices.length);
+    return this.#imports.importDevices(devices, progress);
+  }
+
+  /**
+   * A batch of devices a `DeviceChecker` accepted, packed by the importer: written as
+   * they are, without the shape checks of {@link importBatch} (they would repeat the
+   * checker's, which are stricter). Only the bulk import calls this.
+   */
+  async importCheckedBatch(packed: PackedDevices, progress: ImportProgress): Promise<ImportResult> {
+    validateProgress(progress, packedCount(packed));
+    return this.#imports.importPacked(packed, progress);
   }
 
   async get(city: string, deviceId: string): Promise<Device | undefined> {
@@ -294,12 +222,11 @@ export class SqliteDeviceStore implements DeviceStore {
   }
 
   async saveImportCheckpoint(checkpoint: ImportCheckpoint): Promise<void> {
-    this.#upsertCheckpoint.run(checkpointToRow(validateCheckpoint(checkpoint)));
+    this.#imports.saveCheckpoint(validateCheckpoint(checkpoint));
   }
 
   async getImportCheckpoint(jobId: string): Promise<ImportCheckpoint | undefined> {
-    const row = this.#selectCheckpoint.get(jobId);
-    return row === undefined ? undefined : checkpointFromRow(row);
+    return this.#imports.getCheckpoint(jobId);
   }
 
   #changeDevice(city: string, deviceId: string, change: (device: Device) => Device): Device {

@@ -1,3 +1,4 @@
+import { contentKey } from '../../common/content-key.js';
 import type { Page, PageRequest } from '../../common/stores/paging.js';
 import type {
   PolicyActivation,
@@ -6,7 +7,6 @@ import type {
   PolicyVersion,
   PolicyVersionSummary,
 } from '../../common/stores/policy-store.js';
-import { contentKey } from '../shared/content-key.js';
 import { type PageTokenCodec, resolvePageSize } from '../shared/page-token.js';
 import {
   checkActivation,

@@ -7,6 +7,7 @@ import type {
   DeviceStore,
   ImportProgress,
 } from '../../common/stores/device-store.js';
+import { DevicePacker } from '../../common/stores/packed-devices.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../common/stores/paging.js';
 import { aCredential, aDevice, hex64 } from './fixtures.js';
 import { at, collectPages, expectMeshError, forgedTokens, type OpenStore, withStore } from './support.js';
@@ -15,6 +16,12 @@ function devices(count: number, overrides: (i: number) => Partial<Device> = () =
   return Array.from({ length: count }, (_, i) =>
     aDevice({ deviceId: `dev-${String(i).padStart(5, '0')}`, ...overrides(i) }),
   );
+}
+
+function packed(batch: readonly Device[]) {
+  const packer = new DevicePacker('tianjin');
+  for (const device of batch) packer.add(device);
+  return packer.take();
 }
 
 function progress(overrides: Partial<ImportProgress> = {}): ImportProgress {
@@ -116,6 +123,42 @@ export function describeDeviceStoreCompliance(name: string, open: OpenStore<Devi
           await expectMeshError(store.importBatch([aDevice(overrides)]), 'MALFORMED_REQUEST');
         }),
       );
+    });
+
+    describe('importCheckedBatch', () => {
+      it('stores checked devices as importBatch would, active and created at the batch instant', () =>
+        run(async (store) => {
+          const batch = devices(3, (i) => (i === 1 ? { attributes: undefined } : {}));
+          const result = await store.importCheckedBatch(packed(batch), progress({ lines: 3, at: at(300) }));
+          expect(result).toMatchObject({ inserted: 3, unchanged: 0, conflicts: [] });
+          expect(result.checkpoint).toMatchObject({ linesDone: 3, inserted: 3, rejected: 0 });
+          for (const device of batch) {
+            expect(await store.get('tianjin', device.deviceId)).toEqual({
+              ...device,
+              createdAt: at(300),
+              updatedAt: at(300),
+            });
+          }
+          // The public path finds the same content: equal devices are unchanged, others conflict.
+          expect(await store.importBatch(batch)).toEqual({ inserted: 0, unchanged: 3, conflicts: [] });
+          const moved = aDevice({ deviceId: 'dev-00000', regionCode: '120102' });
+          expect((await store.importCheckedBatch(packed([moved]), progress({ lines: 1 }))).conflicts).toEqual([
+            { deviceId: 'dev-00000', reason: 'differs in: regionCode' },
+          ]);
+          expect((await store.getImportCheckpoint('job-1'))?.rejected).toBe(1);
+        }));
+
+      it('refuses to resume a job from another manifest, writing nothing', () =>
+        run(async (store) => {
+          await store.importCheckedBatch(packed(devices(1)), progress({ lines: 1 }));
+          const other = progress({ lines: 1, sourceSha256: hex64('other manifest') });
+          await expectMeshError(
+            store.importCheckedBatch(packed([aDevice({ deviceId: 'late' })]), other),
+            'MALFORMED_REQUEST',
+          );
+          expect(await store.get('tianjin', 'late')).toBeUndefined();
+          expect((await store.getImportCheckpoint('job-1'))?.linesDone).toBe(1);
+        }));
     });
 
     describe('import checkpoints', () => {

@@ -142,7 +142,7 @@ export async function* csvEntries(path: string, skipLines = 0): AsyncGenerator<r
             : { line, lastLine, value, fault: undefined },
         );
       }
-      if (out.length >= 1000) {
+      if (out.length >= 256) {
         yield out;
         out = [];
       }

@@ -2,14 +2,20 @@ import { resolve } from 'node:path';
 import type { Clock } from '../../../common/clock.js';
 import { MeshError } from '../../../common/errors/mesh-error.js';
 import type { ErrorCode } from '../../../common/errors/registry.js';
-import type { Device, DeviceStore, ImportCheckpoint } from '../../../common/stores/device-store.js';
+import type { DeviceStore, ImportCheckpoint } from '../../../common/stores/device-store.js';
+import { packedDeviceId } from '../../../common/stores/packed-devices.js';
 import type { DeviceChecker } from '../registry/device-checker.js';
-import { DeviceFault } from '../registry/device-fault.js';
-import { csvEntries } from './csv-entries.js';
+import { type BatchPlan, type CheckedBatch, checkedBatches } from './checked-batches.js';
 import { defaultJobId, type ManifestFormat, manifestFormatOf, scanManifest } from './manifest-file.js';
-import { type ManifestEntry, ndjsonEntries } from './ndjson-entries.js';
+import { importWorkerAvailable, workerBatches } from './worker-batches.js';
 
-export const DEFAULT_IMPORT_BATCH = 10_000;
+/**
+ * Lines per transaction. Each commit rewrites the index pages it touched (one per industry,
+ * type, region and status) and syncs: measured on a million devices, 25k-line batches take
+ * about a fifth less SQLite time than 10k ones, while a batch holds the write lock for
+ * about half a second on an idle machine, well inside other writers' 5 s busy timeout.
+ */
+export const DEFAULT_IMPORT_BATCH = 25_000;
 export const DEFAULT_LISTED_REJECTS = 100;
 
 export interface DeviceImportDeps {
@@ -35,6 +41,12 @@ export interface DeviceImportOptions {
   readonly onStart?: (start: DeviceImportStart) => void;
   /** After every committed batch. */
   readonly onProgress?: (progress: DeviceImportProgress) => void;
+  /**
+   * Parse and check lines in a worker thread while this one writes (default true). Used
+   * when the checker can be rebuilt in a thread (`DeviceChecker.threadInit`) and the code
+   * runs compiled; otherwise all runs here.
+   */
+  readonly worker?: boolean;
 }
 
 /** A line that was not imported: invalid, or a device registered with other content. */
@@ -79,16 +91,6 @@ export interface DeviceImportReport extends DeviceImportStart, DeviceImportProgr
   readonly rejects: readonly RejectedLine[];
 }
 
-const deviceIdIn = (value: unknown): string | undefined => {
-  const id = (value as { deviceId?: unknown } | null)?.deviceId;
-  return typeof id === 'string' ? id.slice(0, 128) : undefined;
-};
-
-function rejectOf(line: number, fault: DeviceFault, deviceId: string | undefined): RejectedLine {
-  const base = { line, field: fault.field, code: fault.code, message: fault.message };
-  return deviceId === undefined ? base : { ...base, deviceId };
-}
-
 /**
  * Imports a device manifest (NDJSON or CSV) into the store: a streaming parse, every line
  * checked, good lines written in batches, each batch with the job's checkpoint in one
@@ -96,7 +98,8 @@ function rejectOf(line: number, fault: DeviceFault, deviceId: string | undefined
  * totals stay exact. Bad lines are reported and skipped; a device already registered with
  * the same content counts as unchanged, with other content as a conflict (never overwritten).
  * Within a batch a device id appears once: a repeat closes the batch, so each conflict is
- * pinned to its line.
+ * pinned to its line. Lines are parsed and checked in a worker thread while this one
+ * writes the batches before them ({@link DeviceImportOptions.worker}).
  *
  * @throws MeshError `MALFORMED_REQUEST` for another manifest under the job's id, a bad CSV
  *   header or broken CSV syntax (lines before it stay imported), a file that changed while
@@ -150,10 +153,6 @@ export async function importDevices(deps: DeviceImportDeps, options: DeviceImpor
   let invalid = 0;
   let conflicts = 0;
   const listed: RejectedLine[] = [];
-  let devices: Device[] = [];
-  let pending: RejectedLine[] = [];
-  const lineOf = new Map<string, number>();
-  let batchAt: Date | undefined;
 
   const progress = (): DeviceImportProgress => ({
     jobId,
@@ -164,75 +163,66 @@ export async function importDevices(deps: DeviceImportDeps, options: DeviceImpor
     elapsedMs: performance.now() - started,
   });
 
-  const flush = async (upTo: number): Promise<void> => {
-    const at = batchAt ?? clock.now();
-    const lines = upTo - committed;
-    const result = await store.importBatch(devices, {
-      jobId,
-      source,
-      sourceSha256,
-      lines,
-      rejected: pending.length,
-      at,
-    });
+  const write = (batch: CheckedBatch) => {
+    const lines = batch.upTo - committed;
+    const job = { jobId, source, sourceSha256, lines, rejected: batch.rejects.length, at: clock.now() };
+    return store.importCheckedBatch(batch.packed, job);
+  };
+
+  const flush = async (batch: CheckedBatch): Promise<void> => {
+    const result = await write(batch);
     const checkpoint = result.checkpoint as ImportCheckpoint;
-    if (checkpoint.linesDone !== upTo) {
+    if (checkpoint.linesDone !== batch.upTo) {
       throw new MeshError(
         'VERSION_CONFLICT',
         `import job ${jobId} was advanced by another import running at the same time`,
         {
-          details: { jobId, expected: upTo, found: checkpoint.linesDone },
+          details: { jobId, expected: batch.upTo, found: checkpoint.linesDone },
         },
       );
     }
-    committed = upTo;
+    committed = batch.upTo;
     totals = { inserted: checkpoint.inserted, unchanged: checkpoint.unchanged, rejected: checkpoint.rejected };
-    invalid += pending.length;
+    invalid += batch.rejects.length;
     conflicts += result.conflicts.length;
-    for (const conflict of result.conflicts) {
-      pending.push({
-        line: lineOf.get(conflict.deviceId) ?? 0,
-        deviceId: conflict.deviceId,
-        field: 'deviceId',
-        code: 'ALREADY_EXISTS',
-        message: `device ${conflict.deviceId} is registered with other content (${conflict.reason}); it was left as it is`,
-      });
+    let rejects = batch.rejects;
+    if (result.conflicts.length > 0) {
+      const lineOf = lineOfDevice(batch);
+      const found = result.conflicts.map(
+        (conflict): RejectedLine => ({
+          line: lineOf.get(conflict.deviceId) ?? 0,
+          deviceId: conflict.deviceId,
+          field: 'deviceId',
+          code: 'ALREADY_EXISTS',
+          message: `device ${conflict.deviceId} is registered with other content (${conflict.reason}); it was left as it is`,
+        }),
+      );
+      rejects = [...rejects, ...found].sort((a, b) => a.line - b.line);
     }
-    if (result.conflicts.length > 0) pending.sort((a, b) => a.line - b.line);
-    for (const reject of pending) {
+    for (const reject of rejects) {
       if (listed.length < listRejects) listed.push(reject);
       options.onReject?.(reject);
     }
-    devices = [];
-    pending = [];
-    lineOf.clear();
-    batchAt = undefined;
     options.onProgress?.(progress());
   };
 
-  const entries = format === 'csv' ? csvEntries(source, startLine) : ndjsonEntries(source, startLine);
-  for await (const chunk of entries as AsyncIterable<readonly ManifestEntry[]>) {
-    for (const entry of chunk) {
-      if (entry.lastLine > facts.lines) throw changedWhileRead(source);
-      batchAt ??= clock.now();
-      const checked = entry.fault ?? checker.check(entry.value, batchAt);
-      if (checked instanceof DeviceFault) {
-        pending.push(rejectOf(entry.line, checked, deviceIdIn(entry.value)));
-      } else {
-        if (lineOf.has(checked.deviceId)) await flush(entry.line - 1);
-        lineOf.set(checked.deviceId, entry.line);
-        devices.push(checked);
-      }
-      if (devices.length + pending.length >= batchSize) await flush(entry.lastLine);
-    }
-  }
-  // The last batch also covers trailing blank lines, so a finished job has linesDone = totalLines.
-  if (committed < facts.lines || devices.length + pending.length > 0) await flush(facts.lines);
+  const plan: BatchPlan = {
+    source,
+    format,
+    startLine,
+    totalLines: facts.lines,
+    batchSize,
+  };
+  const threadInit = options.worker !== false ? checker.threadInit : undefined;
+  const batches =
+    threadInit !== undefined && importWorkerAvailable()
+      ? workerBatches(plan, threadInit)
+      : checkedBatches(plan, checker);
+  for await (const batch of batches) await flush(batch);
   return { ...start, ...progress(), invalid, conflicts, rejects: listed };
 }
 
-function changedWhileRead(source: string): MeshError {
-  return new MeshError('MALFORMED_REQUEST', `${source} changed while it was imported; import it again`, {
-    details: { field: 'file' },
-  });
+/** Device id → line, for the batch's conflicts (a batch holds each id once). */
+function lineOfDevice(batch: CheckedBatch): Map<string, number> {
+  return new Map(batch.lines.map((line, i) => [packedDeviceId(batch.packed, i), line]));
 }

@@ -1,4 +1,6 @@
+import { isAscii } from 'node:buffer';
 import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { DeviceFault } from '../registry/device-fault.js';
 
 /**
@@ -32,19 +34,23 @@ function entryOf(body: string, line: number): ManifestEntry | undefined {
   }
 }
 
+/** Entries per chunk: enough to make the awaits between chunks cheap, few enough that the parsed lines die young. */
+const CHUNK_ENTRIES = 256;
+
 /**
- * The records of an NDJSON manifest from line `skipLines + 1` on, in chunks (one per read
- * of about a megabyte, so the consumer loops synchronously over thousands of lines between
- * awaits). Blank lines are skipped; they still count in the line numbers. Lines up to
- * `skipLines` are split but never parsed: a resume pays only for finding line breaks.
+ * The records of an NDJSON manifest from line `skipLines + 1` on, in chunks of a few
+ * hundred (a megabyte is read at a time, but parsing it all before the consumer checks
+ * the first line would keep thousands of parsed objects alive across garbage collections:
+ * measured, a fifth more CPU). Blank lines are skipped; they still count in the line
+ * numbers. Lines up to `skipLines` are split but never parsed: a resume pays only for
+ * finding line breaks.
  */
 export async function* ndjsonEntries(path: string, skipLines = 0): AsyncGenerator<readonly ManifestEntry[]> {
   let rest = '';
   let line = 0;
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  for await (const chunk of stream as AsyncIterable<string>) {
+  for await (const chunk of textChunks(path)) {
     const text = rest.length === 0 ? chunk : rest + chunk;
-    const out: ManifestEntry[] = [];
+    let out: ManifestEntry[] = [];
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       line++;
@@ -52,6 +58,10 @@ export async function* ndjsonEntries(path: string, skipLines = 0): AsyncGenerato
         const end = nl > start && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
         const entry = entryOf(bodyOf(text.slice(start, end), line), line);
         if (entry !== undefined) out.push(entry);
+        if (out.length >= CHUNK_ENTRIES) {
+          yield out;
+          out = [];
+        }
       }
       start = nl + 1;
     }
@@ -64,6 +74,24 @@ export async function* ndjsonEntries(path: string, skipLines = 0): AsyncGenerato
     const entry = line > skipLines ? entryOf(bodyOf(body, line), line) : undefined;
     if (entry !== undefined) yield [entry];
   }
+}
+
+/**
+ * The file as text, a megabyte at a time. A chunk of ASCII alone (the usual manifest) is
+ * copied byte for byte, which is half the work of UTF-8 decoding and gives the same text;
+ * any other chunk goes through the decoder, and so does the one after it, so that bytes
+ * of a sequence cut at the end of a chunk (even a malformed one) decode where they stand.
+ */
+async function* textChunks(path: string): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let decoding = false;
+  for await (const bytes of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const ascii = isAscii(bytes);
+    yield !decoding && ascii ? bytes.toString('latin1') : decoder.write(bytes);
+    decoding = !ascii;
+  }
+  const tail = decoder.end();
+  if (tail.length > 0) yield tail;
 }
 
 /** A byte-order mark on line 1 is an editor's artefact, not data. */

@@ -150,6 +150,16 @@ export class DeviceChecker {
         };
   }
 
+  /**
+   * What rebuilds this checker in another thread (a bulk import checks lines in a worker),
+   * or undefined when its rules cannot cross threads: a taxonomy other than the bundled
+   * one, or a key check of its own.
+   */
+  get threadInit(): { readonly city: string; readonly cityRegion: string } | undefined {
+    if (this.#keyCheck !== publicJwkProblem || this.#taxonomy !== defaultTaxonomy()) return undefined;
+    return { city: this.city, cityRegion: this.cityRegion };
+  }
+
   /** Null when `code` is a valid region code inside the city, the fault otherwise. */
   regionFault(code: unknown): DeviceFault | null {
     if (typeof code !== 'string') return regionVerdict(code, this.cityRegion, this.city);

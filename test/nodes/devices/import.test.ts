@@ -116,17 +116,21 @@ describe.each([
       const bad = described.flatMap((d, i) => (d.regionCode === 'x' ? [i + 1 + head] : []));
       for (const dieAfterCommit of [false, true]) {
         let calls = 0;
-        const importBatch: DeviceStore['importBatch'] = async (...args) => {
-          if (++calls === 3 && !dieAfterCommit) throw new Error('killed before the commit');
-          const result = await stores.devices.importBatch(...args);
-          if (calls === 3) throw new Error('killed after the commit');
-          return result;
-        };
+        const crashOnThird =
+          (write: (...args: unknown[]) => Promise<unknown>) =>
+          async (...args: unknown[]) => {
+            if (++calls === 3 && !dieAfterCommit) throw new Error('killed before the commit');
+            const result = await write(...args);
+            if (calls === 3) throw new Error('killed after the commit');
+            return result;
+          };
         const crashing = new Proxy(stores.devices, {
           get: (target, name) => {
-            if (name === 'importBatch') return importBatch;
             const member = Reflect.get(target, name, target);
-            return typeof member === 'function' ? member.bind(target) : member;
+            if (typeof member !== 'function') return member;
+            const bound = member.bind(target);
+            // Both batch writes: the public one, and the checked path the importer takes into SQLite.
+            return name === 'importBatch' || name === 'importCheckedBatch' ? crashOnThird(bound) : bound;
           },
         });
         const jobId = `crash-${format}-${dieAfterCommit}`;
@@ -158,6 +162,33 @@ describe.each([
       code: 'MALFORMED_REQUEST',
       message: expect.stringContaining('pass another --job'),
     });
+  });
+});
+
+describe('NDJSON text', () => {
+  it('decodes a character split across two reads, and the ASCII-only reads around it, exactly', async () => {
+    // A megabyte is read at a time: ASCII lines, then blank padding that puts the
+    // three bytes of 北 across the first boundary, then more ASCII lines.
+    const boundary = 1 << 20;
+    const note = '北京 天津';
+    const lines: string[] = [];
+    let bytes = 0;
+    const add = (line: string) => {
+      lines.push(line);
+      bytes += Buffer.byteLength(line) + 1;
+    };
+    let i = 0;
+    while (bytes + 1200 < boundary) add(JSON.stringify(device(i++)));
+    const crossing = JSON.stringify({ ...device(i++), attributes: { note } });
+    const offset = Buffer.byteLength(crossing.slice(0, crossing.indexOf('北')));
+    add(' '.repeat(boundary - 1 - offset - bytes - 1));
+    add(crossing);
+    while (bytes < 2.5 * boundary) add(JSON.stringify(device(i++)));
+    const stores = openMemoryStores();
+    const report = await run(stores.devices, { file: manifest(lines) });
+    expect(report).toMatchObject({ inserted: i, rejected: 0, linesDone: lines.length });
+    const stored = await stores.devices.get('tianjin', (JSON.parse(crossing) as { deviceId: string }).deviceId);
+    expect(stored?.attributes).toEqual({ note });
   });
 });
 
