@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { MeshError } from '../common/errors/index.js';
 import type { Stores } from '../common/stores/index.js';
-import { type NodeIdentity, nodePath } from '../nodes/index.js';
+import type { NodeIdentity } from '../nodes/trust/identity.js';
+import { nodePath } from '../nodes/trust/node-files.js';
 import { openSqliteStores } from '../stores/index.js';
 
 /**

@@ -1,33 +1,54 @@
 import { Command, CommanderError } from 'commander';
 import { MeshError } from '../common/errors/index.js';
 import pkg from '../package.json' with { type: 'json' };
-import { registerAccountsCommands } from './commands/accounts.js';
-import { registerAgreementsCommands } from './commands/agreements.js';
-import { registerAnchorCommands } from './commands/anchor.js';
-import { registerAppsCommands } from './commands/apps.js';
-import { registerAuditCommands } from './commands/audit.js';
-import { registerCatalogCommands } from './commands/catalog.js';
-import { registerClientCommands } from './commands/client.js';
-import { registerClientsCommands } from './commands/clients.js';
-import { registerConfigCommands } from './commands/config.js';
-import { registerDatasetsCommands } from './commands/datasets.js';
-import { registerDevicesCommands } from './commands/devices.js';
-import { registerErrorsCommand } from './commands/errors.js';
-import { registerGrantsCommands } from './commands/grants.js';
-import { registerIdsCommands } from './commands/ids.js';
-import { registerNodeCommands } from './commands/node.js';
-import { registerOidcCommands } from './commands/oidc.js';
-import { registerPolicyCommands } from './commands/policy.js';
-import { registerRegionsCommands } from './commands/regions.js';
-import { registerSimulateCommand } from './commands/simulate.js';
-import { registerStoreCommands } from './commands/store.js';
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
 
 const VERSION = pkg.version;
 
-/** Builds the `citymesh` command tree. Each component adds its group in cli/commands/. */
-export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) => void = () => {}): Command {
+type Register = (program: Command, io: CliIo, setExitCode: (code: number) => void) => void;
+
+/**
+ * Every top-level command and how to load the module that adds it, in `--help` order.
+ * Each module pulls in its component's code (node runtime, OIDC provider, libp2p, ...),
+ * seconds of start-up all together, so `run` loads only the one a command line names.
+ * test/cli/program.test.ts checks this table against cli/commands/.
+ */
+export const COMMAND_GROUPS: Readonly<Record<string, () => Promise<Register>>> = {
+  accounts: async () => (await import('./commands/accounts.js')).registerAccountsCommands,
+  agreements: async () => {
+    const { registerAgreementsCommands } = await import('./commands/agreements.js');
+    return (program, io) => registerAgreementsCommands(program, io);
+  },
+  anchor: async () => (await import('./commands/anchor.js')).registerAnchorCommands,
+  apps: async () => (await import('./commands/apps.js')).registerAppsCommands,
+  audit: async () => (await import('./commands/audit.js')).registerAuditCommands,
+  client: async () => (await import('./commands/client.js')).registerClientCommands,
+  clients: async () => (await import('./commands/clients.js')).registerClientsCommands,
+  catalog: async () => (await import('./commands/catalog.js')).registerCatalogCommands,
+  config: async () => (await import('./commands/config.js')).registerConfigCommands,
+  datasets: async () => (await import('./commands/datasets.js')).registerDatasetsCommands,
+  devices: async () => (await import('./commands/devices.js')).registerDevicesCommands,
+  errors: async () => (await import('./commands/errors.js')).registerErrorsCommand,
+  grants: async () => (await import('./commands/grants.js')).registerGrantsCommands,
+  ids: async () => (await import('./commands/ids.js')).registerIdsCommands,
+  node: async () => (await import('./commands/node.js')).registerNodeCommands,
+  oidc: async () => (await import('./commands/oidc.js')).registerOidcCommands,
+  policy: async () => (await import('./commands/policy.js')).registerPolicyCommands,
+  regions: async () => (await import('./commands/regions.js')).registerRegionsCommands,
+  simulate: async () => (await import('./commands/simulate.js')).registerSimulateCommand,
+  store: async () => (await import('./commands/store.js')).registerStoreCommands,
+};
+
+/**
+ * Builds the `citymesh` command tree with the given top-level commands (keys of
+ * {@link COMMAND_GROUPS}, all by default). Each component adds its group in cli/commands/.
+ */
+export async function buildProgram(
+  io: CliIo = processIo,
+  setExitCode: (code: number) => void = () => {},
+  commands: readonly string[] = Object.keys(COMMAND_GROUPS),
+): Promise<Command> {
   const program = new Command('citymesh')
     .description('citymesh: federated identity and data exchange across the cities of a cluster')
     .version(VERSION, '-V, --version')
@@ -36,27 +57,24 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
     // Commands created below inherit these settings, so every level reports errors alike.
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-  registerAccountsCommands(program, io);
-  registerAgreementsCommands(program, io);
-  registerAnchorCommands(program, io);
-  registerAppsCommands(program, io);
-  registerAuditCommands(program, io);
-  registerClientCommands(program, io);
-  registerClientsCommands(program, io);
-  registerCatalogCommands(program, io);
-  registerConfigCommands(program, io);
-  registerDatasetsCommands(program, io);
-  registerDevicesCommands(program, io, setExitCode);
-  registerErrorsCommand(program, io);
-  registerGrantsCommands(program, io);
-  registerIdsCommands(program, io);
-  registerNodeCommands(program, io);
-  registerOidcCommands(program, io);
-  registerPolicyCommands(program, io);
-  registerRegionsCommands(program, io);
-  registerSimulateCommand(program, io, setExitCode);
-  registerStoreCommands(program, io);
+  for (const name of commands) {
+    const load = COMMAND_GROUPS[name];
+    if (load === undefined) throw new Error(`no citymesh command ${name}`);
+    // One after the other, so modules evaluate in the order the static imports had.
+    (await load())(program, io, setExitCode);
+  }
   return program;
+}
+
+/**
+ * The top-level commands a command line needs. Commander dispatches to the command its
+ * first argument names, and prints `-V` as soon as it reads it, before any command; no
+ * command, help or a typo (for "did you mean") gets the whole tree.
+ */
+function commandsFor(argv: readonly string[]): readonly string[] | undefined {
+  const first = argv[2];
+  if (first === '-V' || first === '--version') return [];
+  return first !== undefined && Object.hasOwn(COMMAND_GROUPS, first) ? [first] : undefined;
 }
 
 /**
@@ -65,10 +83,11 @@ export function buildProgram(io: CliIo = processIo, setExitCode: (code: number) 
  */
 export async function run(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram(io, (code) => {
+  const setExitCode = (code: number) => {
     exitCode = code;
-  });
+  };
   try {
+    const program = await buildProgram(io, setExitCode, commandsFor(argv));
     await program.parseAsync([...argv]);
     return exitCode;
   } catch (err) {

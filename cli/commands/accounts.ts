@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
-import { createAccount, openNodeOidcStore } from '../../nodes/oidc/index.js';
+import { createAccount } from '../../nodes/oidc/accounts.js';
+import { openNodeOidcStore } from '../../nodes/oidc/node-store.js';
 import type { CliIo } from '../io.js';
 
 /** `citymesh accounts ...`: people who log in at this city's OIDC provider. */

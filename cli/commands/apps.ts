@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
 import { levelOf, parseRegionCode } from '../../common/ids/index.js';
 import { REGION_LEVELS, type RegionLevel } from '../../common/ids/region-level.js';
-import { disableApp, issueAppCredentials, nodePath, readApps, registerApp } from '../../nodes/index.js';
+import { issueAppCredentials } from '../../nodes/apps/app-credentials.js';
+import { disableApp, readApps, registerApp } from '../../nodes/apps/app-registry.js';
+import { nodePath } from '../../nodes/trust/node-files.js';
 import { openSqliteStores } from '../../stores/index.js';
 import { type CliIo, printJson } from '../io.js';
 

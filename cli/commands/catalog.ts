@@ -4,7 +4,7 @@ import { systemClock } from '../../common/clock.js';
 import { parseIndustry } from '../../common/ids/index.js';
 import type { CatalogEntry, CatalogFilter } from '../../common/stores/catalog-store.js';
 import { parseManifest, publishManifest, readNodeCity } from '../../nodes/catalog/index.js';
-import { nodePath } from '../../nodes/index.js';
+import { nodePath } from '../../nodes/trust/node-files.js';
 import { openSqliteStores } from '../../stores/index.js';
 import { type CliIo, printJson } from '../io.js';
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { fromServiceError } from '../../common/errors/grpc.js';
-import { type AppClients, connectApp, unaryCall } from '../../nodes/index.js';
+import { type AppClients, connectApp, unaryCall } from '../../nodes/apps/app-client.js';
 import type { InvokeCapabilityResponse } from '../../proto/gen/citymesh/v1/capability_service.js';
 import type { SearchCatalogResponse } from '../../proto/gen/citymesh/v1/catalog_service.js';
 import { CatalogEntry, Receipt } from '../../proto/gen/citymesh/v1/common.js';

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
-import { openNodeOidcStore, registerClient } from '../../nodes/oidc/index.js';
+import { registerClient } from '../../nodes/oidc/clients.js';
+import { openNodeOidcStore } from '../../nodes/oidc/node-store.js';
 import { type CliIo, printJson } from '../io.js';
 
 /** A JWKS file (`{"keys": [...]}`) or a single public JWK. */

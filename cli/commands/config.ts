@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { loadNodeConfig } from '../../nodes/config.js';
-import { loadTrustAnchorConfig } from '../../trust-anchor/index.js';
+import { loadTrustAnchorConfig } from '../../trust-anchor/config.js';
 import { type CliIo, printJson } from '../io.js';
 
 const LOADERS = { anchor: loadTrustAnchorConfig, node: loadNodeConfig } as const;

@@ -5,7 +5,7 @@ import { systemClock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/index.js';
 import { readNodeCity } from '../../nodes/catalog/index.js';
 import { IMPORT_FORMATS, type ImportFormat, importFormatOf, importRecords } from '../../nodes/datasets/index.js';
-import { nodePath } from '../../nodes/index.js';
+import { nodePath } from '../../nodes/trust/node-files.js';
 import { openSqliteStores } from '../../stores/index.js';
 import type { CliIo } from '../io.js';
 

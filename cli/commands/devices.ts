@@ -4,24 +4,20 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type Clock, systemClock } from '../../common/clock.js';
 import { MeshError } from '../../common/errors/index.js';
-import { getCity } from '../../common/ids/index.js';
 import type { DeviceStatus } from '../../common/stores/index.js';
-import { AuditLog, keyStoreSigner } from '../../nodes/audit/index.js';
-import {
-  attributesFromPairs,
-  type CredentialArguments,
-  cityDeviceChecker,
-  credentialFromArguments,
-  DEFAULT_IMPORT_BATCH,
-  DeviceRegistry,
-  defaultTaxonomy,
-  importConsole,
-  importDevices,
-  MANIFEST_FORMATS,
-  type ManifestFormat,
-} from '../../nodes/devices/index.js';
+import type { AuditLog } from '../../nodes/audit/index.js';
+import { DEFAULT_IMPORT_BATCH } from '../../nodes/devices/import/device-import.js';
+import { MANIFEST_FORMATS, type ManifestFormat } from '../../nodes/devices/import/manifest-file.js';
+import type { CredentialArguments } from '../../nodes/devices/index.js';
 import { type CliIo, printJson, processIo } from '../io.js';
 import { openNodeFolder } from '../node-folder.js';
+
+/*
+ * The registry, the importer and the audit log load with an action, not with the group:
+ * the audit log's signer and the device taxonomy take a second, which `devices --help`
+ * and a mistyped option need not pay.
+ */
+const devicesModule = () => import('../../nodes/devices/index.js');
 
 const STATUSES: readonly DeviceStatus[] = ['active', 'suspended', 'revoked'];
 
@@ -29,6 +25,7 @@ type Opened = ReturnType<typeof openNodeFolder> & { audit: AuditLog };
 
 /** Opens the node folder and an audit log on its store (flushed, not closed: see agreements.ts). */
 async function withNode<T>(dir: string, clock: Clock, body: (node: Opened) => Promise<T>): Promise<T> {
+  const { AuditLog, keyStoreSigner } = await import('../../nodes/audit/index.js');
   const opened = openNodeFolder(resolve(dir));
   try {
     const audit = await AuditLog.open({
@@ -92,8 +89,10 @@ export function registerDevicesCommands(
   isTty: () => boolean = () => io === processIo && process.stderr.isTTY === true,
 ): void {
   const devices = program.command('devices').description('the device registry of a city node and batch onboarding');
-  const registry = (node: Opened) =>
-    new DeviceRegistry({
+  const registry = async (node: Opened) => {
+    const { DeviceRegistry, defaultTaxonomy } = await devicesModule();
+    const { getCity } = await import('../../common/ids/index.js');
+    return new DeviceRegistry({
       store: node.stores.devices,
       clock,
       city: node.identity.city,
@@ -101,6 +100,7 @@ export function registerDevicesCommands(
       taxonomy: defaultTaxonomy(),
       audit: node.audit,
     });
+  };
 
   devices
     .command('import')
@@ -120,6 +120,7 @@ export function registerDevicesCommands(
       if (!existsSync(file)) {
         throw new MeshError('MALFORMED_REQUEST', `no file ${file} to import`, { details: { field: 'file' } });
       }
+      const { cityDeviceChecker, importConsole, importDevices } = await devicesModule();
       const view = importConsole({
         err: (text) => io.err(text),
         bar: opts.progress === true || isTty(),
@@ -165,6 +166,7 @@ export function registerDevicesCommands(
     .requiredOption('--owner-org <org>', 'owning organisation short name')
     .option('--attribute <name=value>', 'an attribute for policy (repeatable)', collect);
   addCredentialArguments(register, false).action(async (opts: RegisterOptions) => {
+    const { attributesFromPairs, credentialFromArguments } = await devicesModule();
     const description = {
       deviceId: opts.id,
       type: opts.type,
@@ -174,7 +176,9 @@ export function registerDevicesCommands(
       ...(opts.jwk === undefined ? {} : { credentials: [credentialFromArguments({ ...opts, jwk: opts.jwk }, clock)] }),
       ...(opts.attribute === undefined ? {} : { attributes: attributesFromPairs(opts.attribute) }),
     };
-    const result = await withNode(opts.dir, clock, (node) => registry(node).register(description, actor()));
+    const result = await withNode(opts.dir, clock, async (node) =>
+      (await registry(node)).register(description, actor()),
+    );
     printJson(io, result);
   });
 
@@ -183,7 +187,7 @@ export function registerDevicesCommands(
     .description('show one device')
     .requiredOption('--dir <dir>', 'the node folder')
     .action(async (deviceId: string, opts: { dir: string }) => {
-      printJson(io, { device: await withNode(opts.dir, clock, (node) => registry(node).get(deviceId)) });
+      printJson(io, { device: await withNode(opts.dir, clock, async (node) => (await registry(node)).get(deviceId)) });
     });
 
   devices
@@ -198,8 +202,8 @@ export function registerDevicesCommands(
     .option('--page-token <token>', 'nextPageToken of the previous page')
     .action(async (opts: ListOptions) => {
       const { dir, pageSize, pageToken, ...filter } = opts;
-      const page = await withNode(dir, clock, (node) =>
-        registry(node).list(filter, { pageSize, ...(pageToken === undefined ? {} : { pageToken }) }),
+      const page = await withNode(dir, clock, async (node) =>
+        (await registry(node)).list(filter, { pageSize, ...(pageToken === undefined ? {} : { pageToken }) }),
       );
       printJson(io, { devices: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) });
     });
@@ -216,8 +220,8 @@ export function registerDevicesCommands(
     if (reasonRequired) command.requiredOption('--reason <text>', 'why; recorded in the audit log');
     else command.option('--reason <text>', 'why; recorded in the audit log');
     command.action(async (deviceId: string, opts: { dir: string; reason?: string }) => {
-      const device = await withNode(opts.dir, clock, (node) => {
-        const r = registry(node);
+      const device = await withNode(opts.dir, clock, async (node) => {
+        const r = await registry(node);
         if (name === 'resume') return r.resume(deviceId, opts.reason, actor());
         return r[name](deviceId, opts.reason ?? '', actor());
       });
@@ -232,9 +236,10 @@ export function registerDevicesCommands(
       .requiredOption('--dir <dir>', 'the node folder'),
     true,
   ).action(async (deviceId: string, opts: CredentialArguments & { dir: string }) => {
+    const { credentialFromArguments } = await devicesModule();
     const credential = credentialFromArguments(opts, clock);
-    const device = await withNode(opts.dir, clock, (node) =>
-      registry(node).rotateCredential(deviceId, credential, actor()),
+    const device = await withNode(opts.dir, clock, async (node) =>
+      (await registry(node)).rotateCredential(deviceId, credential, actor()),
     );
     printJson(io, { device });
   });
@@ -245,8 +250,8 @@ export function registerDevicesCommands(
     .requiredOption('--dir <dir>', 'the node folder')
     .option('--force', 'even when it is the only key of an active device valid now')
     .action(async (deviceId: string, credentialId: string, opts: { dir: string; force?: boolean }) => {
-      const device = await withNode(opts.dir, clock, (node) =>
-        registry(node).removeCredential(deviceId, credentialId, actor(), opts.force === true),
+      const device = await withNode(opts.dir, clock, async (node) =>
+        (await registry(node)).removeCredential(deviceId, credentialId, actor(), opts.force === true),
       );
       printJson(io, { device });
     });

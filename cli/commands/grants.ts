@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
-import { addGrant, describeRule, grantRules, NodePolicy } from '../../nodes/index.js';
+import { addGrant, describeRule, grantRules, NodePolicy } from '../../nodes/policy/index.js';
 import { type CliIo, printJson } from '../io.js';
 import { openNodeFolder } from '../node-folder.js';
 

@@ -3,18 +3,15 @@ import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
 import { isMeshError, MeshError } from '../../common/errors/index.js';
 import { createLogger } from '../../common/logger.js';
-import {
-  installExchangeServices,
-  joinCluster,
-  nodePath,
-  renewCityCa,
-  startNode,
-  TrustState,
-} from '../../nodes/index.js';
+import { nodePath } from '../../nodes/trust/node-files.js';
 import { openSqliteStores } from '../../stores/index.js';
 import { type CliIo, printJson } from '../io.js';
 
-/** `citymesh node ...`: a city exchange node. */
+/**
+ * `citymesh node ...`: a city exchange node. Each action imports its part of the node
+ * itself: the runtime behind `serve` (gRPC, OIDC provider, libp2p) alone takes over a
+ * second to load, which `join`, `status` and `--help` would otherwise pay for nothing.
+ */
 export function registerNodeCommands(program: Command, io: CliIo): void {
   const node = program.command('node').description('a city exchange node: join the cluster, report trust status');
 
@@ -49,6 +46,7 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
             details: { field: 'gossip-port' },
           });
         }
+        const { joinCluster } = await import('../../nodes/trust/join.js');
         const identity = await joinCluster({
           dir: resolve(opts.dir),
           anchorUrl: opts.anchor,
@@ -69,6 +67,7 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
     .requiredOption('--dir <dir>', 'the node folder')
     .option('--refresh', 'pull the current metadata from the anchor first (kept only if it verifies)')
     .action(async (opts: { dir: string; refresh?: boolean }) => {
+      const { TrustState } = await import('../../nodes/trust/trust-state.js');
       const state = await TrustState.load(resolve(opts.dir), systemClock);
       let anchorReachable: boolean | undefined;
       if (opts.refresh) {
@@ -91,6 +90,7 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
     )
     .requiredOption('--dir <dir>', 'the node folder')
     .action(async (opts: { dir: string }) => {
+      const { renewCityCa } = await import('../../nodes/trust/city-ca-renewal.js');
       const dir = resolve(opts.dir);
       const stores = openSqliteStores(nodePath(dir, 'store'));
       try {
@@ -112,6 +112,8 @@ export function registerNodeCommands(program: Command, io: CliIo): void {
     .option('--refresh-interval <seconds>', 'how often to pull cluster metadata', (v) => Number.parseInt(v, 10), 30)
     .option('--no-gossip', 'pull metadata only; do not join the cluster gossip mesh')
     .action(async (opts: { dir: string; host: string; port?: number; refreshInterval: number; gossip: boolean }) => {
+      const { startNode } = await import('../../nodes/server/node-runtime.js');
+      const { installExchangeServices } = await import('../../nodes/server/exchange-services.js');
       const logger = createLogger({ name: 'node', level: 'info' });
       const running = await startNode({
         dir: resolve(opts.dir),

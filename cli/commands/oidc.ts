@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { systemClock } from '../../common/clock.js';
-import { nodePath } from '../../nodes/index.js';
 import { rotateOidcKey } from '../../nodes/oidc/key-rollover.js';
+import { nodePath } from '../../nodes/trust/node-files.js';
 import { openSqliteStores } from '../../stores/index.js';
 import { type CliIo, printJson } from '../io.js';
 

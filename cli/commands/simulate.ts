@@ -2,16 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../common/clock.js';
-import {
-  planSimulation,
-  renderReportHtml,
-  renderSummary,
-  runSimulation,
-  SCENARIOS,
-  type SimulateArgs,
-  SimulationUsageError,
-  writeReport,
-} from '../../simulations/index.js';
+import { renderReportHtml } from '../../simulations/html/render-report.js';
+import { planSimulation, type SimulateArgs } from '../../simulations/options.js';
+import { renderSummary, writeReport } from '../../simulations/report.js';
+import { SCENARIOS } from '../../simulations/scenarios.js';
+import { SimulationUsageError } from '../../simulations/usage-error.js';
 import type { CliIo } from '../io.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -62,6 +57,8 @@ export function registerSimulateCommand(program: Command, io: CliIo, setExitCode
       io.err(
         `simulating ${plan.cities.length} cities of ${plan.cluster} (${plan.clusterName}): ${plan.scenarios.join(', ')}\n`,
       );
+      // The run itself (anchor, nodes, every phase) loads only now: usage errors and --help stay quick.
+      const { runSimulation } = await import('../../simulations/run-simulation.js');
       const report = await runSimulation({
         ...plan,
         workDir: resolve(opts.workDir),
