@@ -38,4 +38,10 @@ export type { NodeIdentity } from './trust/identity.js';
 export { type JoinInit, joinCluster } from './trust/join.js';
 export { issueNodeCertificate, nodeCertificateDue } from './trust/node-certificate.js';
 export { NODE_FILES, nodePath } from './trust/node-files.js';
-export { TrustState, type TrustStatus } from './trust/trust-state.js';
+export {
+  type Admission,
+  type NodeFileWriter,
+  TrustState,
+  type TrustStateOptions,
+  type TrustStatus,
+} from './trust/trust-state.js';

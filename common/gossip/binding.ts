@@ -23,11 +23,36 @@ const DNS_NAME =
  * refusing them keeps one signed string per identity.
  */
 export function gossipPeerIdProblem(text: unknown): string | undefined {
+  if (typeof text === 'string' && VALID_PEER_IDS.has(text)) return undefined;
   if (typeof text !== 'string' || !isEd25519PeerId(text) || peerIdFromString(text).toString() !== text) {
     return 'must be the base58 peer id of an Ed25519 libp2p key (12D3KooW...)';
   }
+  VALID_PEER_IDS.add(text);
   return undefined;
 }
+
+/**
+ * Strings already found valid, so that checking the same binding again costs a lookup:
+ * every metadata document lists every node's peer id and address, and each node verifies
+ * each version (decoding a peer id and parsing a multiaddr is most of the shape check of a
+ * large cluster's metadata). The answer depends on the string alone; only valid ones are
+ * kept, at most {@link MAX_REMEMBERED} of each kind.
+ */
+class Remembered {
+  readonly #strings = new Set<string>();
+  has(text: string): boolean {
+    return this.#strings.has(text);
+  }
+  add(text: string): void {
+    if (this.#strings.size >= MAX_REMEMBERED) this.#strings.clear();
+    this.#strings.add(text);
+  }
+}
+
+/** Enough for every binding of a few hundred nodes. */
+const MAX_REMEMBERED = 4096;
+const VALID_PEER_IDS = new Remembered();
+const VALID_ADDRESSES = new Remembered();
 
 /**
  * Why `text` is not a gossip address citymesh publishes, or `undefined` when it is one.
@@ -36,6 +61,13 @@ export function gossipPeerIdProblem(text: unknown): string | undefined {
  * be canonical, so the same address is always the same signed string.
  */
 export function gossipAddressProblem(text: unknown): string | undefined {
+  if (typeof text === 'string' && VALID_ADDRESSES.has(text)) return undefined;
+  const problem = addressProblem(text);
+  if (problem === undefined) VALID_ADDRESSES.add(text as string);
+  return problem;
+}
+
+function addressProblem(text: unknown): string | undefined {
   if (typeof text !== 'string' || text === '') return 'must be a multiaddr string';
   let parsed: ReturnType<typeof multiaddr>;
   try {

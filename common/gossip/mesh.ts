@@ -7,8 +7,15 @@ import { type AllowedPeers, allowListGater, PeerKeeper } from './peer-keeper.js'
 
 export type { AllowedPeers } from './peer-keeper.js';
 
-/** What a topic's validator decides about one message (gossipsub's ACCEPT / IGNORE / REJECT). */
-export type Verdict = { readonly result: 'accept' } | { readonly result: 'ignore' | 'reject'; readonly reason: string };
+/**
+ * What a topic's validator decides about one message (gossipsub's ACCEPT / IGNORE / REJECT).
+ * An accepted message may bring `afterRelay`: work that uses it, run once the message has
+ * been handed on to the mesh (on a later turn of the event loop), so relaying never waits
+ * for it.
+ */
+export type Verdict =
+  | { readonly result: 'accept'; readonly afterRelay?: () => void }
+  | { readonly result: 'ignore' | 'reject'; readonly reason: string };
 
 /** Validates (and, on accept, uses) one message; `origin` is the publishing peer id. */
 export type TopicValidator = (data: Uint8Array, origin: string) => Promise<Verdict>;
@@ -235,6 +242,8 @@ export class GossipMesh {
       }
     }
     this.#router.reportMessageValidationResult(msgId, source, this.#results[verdict.result]);
+    if (verdict.result === 'accept' && verdict.afterRelay !== undefined)
+      this.#afterRelay(msg.topic, verdict.afterRelay);
     const counts = this.#counts.get(msg.topic) ?? { accepted: 0, ignored: 0, rejected: 0 };
     this.#counts.set(msg.topic, counts);
     if (verdict.result === 'accept') counts.accepted++;
@@ -248,6 +257,20 @@ export class GossipMesh {
         'gossip message rejected',
       );
     }
+  }
+
+  /**
+   * Runs `work` on a later turn of the event loop: after the microtasks that carry what
+   * gossipsub just queued (the relayed message) through the streams to the sockets.
+   */
+  #afterRelay(topic: string, work: () => void): void {
+    setImmediate(() => {
+      try {
+        work();
+      } catch (err) {
+        this.#log.error({ event: 'gossip.after_relay_failed', topic, err: String(err) }, 'work after relaying failed');
+      }
+    });
   }
 }
 

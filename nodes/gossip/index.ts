@@ -1,6 +1,6 @@
 /**
  * A node's gossip: metadata and revocations received and passed on through
- * `TrustState.accept`, signed catalog change notices announced and verified, and the
+ * `TrustState.admit`, signed catalog change notices announced and verified, and the
  * service that runs them next to the node's gRPC exchange.
  *
  * @packageDocumentation

@@ -4,7 +4,10 @@ import type { TopicValidator, Verdict } from '../../common/gossip/index.js';
 /** Largest metadata document taken from gossip (a 27-city cluster's is ~150 KB). */
 export const MAX_METADATA_BYTES = 2 * 1024 * 1024;
 
-/** Keeps a metadata document exactly as a pull would (`TrustState.accept`). */
+/**
+ * Verifies a metadata document exactly as a pull would and, when newer, makes it the
+ * node's current one (`TrustState.admit`: writing it to disk may still be under way).
+ */
 export type AcceptMetadata = (jwt: string) => Promise<{ version: number; changed: boolean }>;
 
 /**
@@ -40,8 +43,10 @@ export async function metadataVerdict(accept: AcceptMetadata, data: Uint8Array):
 }
 
 /**
- * The validator of the metadata and revocations topics. `onAccepted` runs after a newer
- * version was kept, so the node acts on it as on a pull (health, peers, revocations).
+ * The validator of the metadata and revocations topics. `onAccepted` runs for a newer
+ * version kept, once it has been relayed: the node already holds it (every check uses it
+ * from the moment `accept` returns), so what it does for the rest (following the peers it
+ * admits) would only hold the relay up.
  */
 export function metadataValidator(accept: AcceptMetadata, onAccepted: (version: number) => void): TopicValidator {
   return async (data) => {
@@ -51,7 +56,8 @@ export function metadataValidator(accept: AcceptMetadata, onAccepted: (version: 
       if (r.changed) kept = r.version;
       return r;
     }, data);
-    if (kept !== undefined) onAccepted(kept);
-    return verdict;
+    if (kept === undefined || verdict.result !== 'accept') return verdict;
+    const version = kept;
+    return { result: 'accept', afterRelay: () => onAccepted(version) };
   };
 }

@@ -32,7 +32,11 @@ export interface NodeGossipOptions {
   readonly rootPem: string;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Runs after gossip delivered a newer metadata version and the node kept it. */
+  /**
+   * Runs as soon as gossip delivered a newer metadata version and the node holds it, before
+   * relaying it, so what the node reports never lags what it holds: keep it to bookkeeping.
+   * Writing the version to disk may still be under way.
+   */
   readonly onMetadata: (version: number) => void;
   /** Listen here instead of the node's `gossip_address` in metadata (tests: port 0). */
   readonly listen?: string;
@@ -66,7 +70,7 @@ export type GossipStart =
  * Starts the node's gossip when its folder holds a gossip key and the current metadata
  * binds that key's peer id to this node; otherwise says why not (the node then relies on
  * pulls alone). Peers are the ones metadata admits now; metadata from gossip is kept only
- * through `TrustState.accept`, exactly as a pulled document.
+ * through `TrustState.admit`, verified exactly as a pulled document.
  */
 export async function startNodeGossip(o: NodeGossipOptions): Promise<GossipStart> {
   const keyFile = nodePath(o.dir, 'gossipKey');
@@ -99,12 +103,28 @@ export async function startNodeGossip(o: NodeGossipOptions): Promise<GossipStart
   const topics = clusterTopics(o.identity.cluster);
   const board = new CatalogBoard();
   let mesh: GossipMesh | undefined;
+  // The verdict comes once the document is verified and current in memory: it is relayed
+  // without waiting for the disk (a failed write is the node's own problem, retried), and
+  // hanging up revoked peers or dialling new ones waits until it has been relayed.
   const metadataTopic = metadataValidator(
-    (jwt) => o.trust.accept(jwt),
-    (version) => {
-      mesh?.peersChanged();
-      o.onMetadata(version);
+    async (jwt) => {
+      const admitted = await o.trust.admit(jwt);
+      if (admitted.changed) {
+        admitted.persisted.catch((err: unknown) =>
+          o.log.error(
+            { event: 'metadata.persist_failed', version: admitted.version, err: String(err) },
+            'metadata held but not written to disk; retrying',
+          ),
+        );
+        try {
+          o.onMetadata(admitted.version);
+        } catch (err) {
+          o.log.error({ event: 'gossip.on_metadata_failed', err: String(err) }, 'acting on gossiped metadata failed');
+        }
+      }
+      return admitted;
     },
+    () => mesh?.peersChanged(),
   );
   const listen = o.listen ?? entry.address;
   mesh = await GossipMesh.start({

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Where a node keeps its trust material under its `--dir`. */
@@ -40,6 +41,38 @@ export function writeFileAtomic(path: string, content: string, mode = 0o600): vo
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
+  }
+}
+
+let temporaries = 0;
+
+/**
+ * {@link writeFileAtomic} on libuv's thread pool: the same steps (temporary file, fsync,
+ * rename, fsync of the folder), without blocking the event loop while the disk syncs.
+ * Each call has its own temporary file, so calls for one path may overlap; which one's
+ * content stays is then the one renamed last, so callers that care order their calls.
+ */
+export async function writeFileAtomicAsync(path: string, content: string, mode = 0o600): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${++temporaries}`;
+  try {
+    const file = await open(tmp, 'w', mode);
+    try {
+      await file.writeFile(content);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  const folder = await open(dirname(path), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 }
 

@@ -13,7 +13,11 @@ export interface AnchorPublisherInit {
   /** The newest signed metadata version: read from the store, which other processes (`anchor revoke`) write too. */
   readonly latest: () => Promise<MetadataVersion | undefined>;
   readonly log: Logger;
-  /** How often the store is checked for a newer version; default 250 ms. */
+  /**
+   * How often the store is checked for a newer version; default 100 ms. Each check is one
+   * indexed read, and its interval is the wait a new version may have before it is
+   * published (half of it on average), the largest fixed part of a revocation's reach.
+   */
   readonly pollMs?: number;
   readonly redialMs?: number;
 }
@@ -61,7 +65,7 @@ export class AnchorPublisher {
             init.log.error({ event: 'gossip.publish_failed', err: String(err) }, 'metadata publication failed'),
           )
           .finally(() => publisher.#timer !== undefined && tick());
-      }, init.pollMs ?? 250);
+      }, init.pollMs ?? 100);
       publisher.#timer.unref();
     };
     tick();

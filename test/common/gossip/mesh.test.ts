@@ -28,8 +28,11 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((m) => m.stop()));
 });
 
-/** Starts a host that accepts messages starting with "ok" and rejects the rest, recording what it accepted. */
-async function start(p: Peer, listen = true): Promise<GossipMesh> {
+/**
+ * Starts a host that accepts messages starting with "ok" and rejects the rest, recording
+ * what it accepted; `afterRelay` is the work an accepted message brings.
+ */
+async function start(p: Peer, listen = true, afterRelay?: (body: string) => void): Promise<GossipMesh> {
   const mesh = await GossipMesh.start({
     privateKey: p.key,
     ...(listen ? { listen: '/ip4/127.0.0.1/tcp/0' } : {}),
@@ -39,7 +42,7 @@ async function start(p: Peer, listen = true): Promise<GossipMesh> {
         const body = new TextDecoder().decode(data);
         if (!body.startsWith('ok')) return { result: 'reject', reason: 'not ok' };
         p.received.push(body);
-        return { result: 'accept' };
+        return afterRelay ? { result: 'accept', afterRelay: () => afterRelay(body) } : { result: 'accept' };
       },
     },
     log: silentLogger,
@@ -115,6 +118,32 @@ describe('GossipMesh', () => {
     expect(c.received).toEqual(['ok after']);
     expect(mb.stats().topics[TOPIC]).toEqual({ accepted: 1, ignored: 0, rejected: 1 });
     expect(mc.stats().topics[TOPIC]).toEqual({ accepted: 1, ignored: 0, rejected: 0 });
+  });
+
+  it("runs an accepted message's work after its verdict, once, never for a rejected one, and relays on when that work throws", async () => {
+    const [a, b, c] = [await peer(), await peer(), await peer()];
+    const done: string[] = [];
+    const ma = await start(a);
+    const mb = await start(b, true, (body) => {
+      // By now the verdict is in: the message was accepted and handed on.
+      expect(b.received).toContain(body);
+      done.push(body);
+      if (body === 'ok boom') throw new Error('work after relaying failed');
+    });
+    const mc = await start(c);
+    a.allowed.set(b.id, mb.addresses[0]).set(c.id, undefined);
+    b.allowed.set(a.id, ma.addresses[0]).set(c.id, mc.addresses[0]);
+    c.allowed.set(b.id, mb.addresses[0]).set(a.id, undefined);
+    for (const m of [ma, mb, mc]) m.peersChanged();
+    await waitFor(() => mb.meshPeers(TOPIC).length === 2 && ma.meshPeers(TOPIC).length === 1, 'line mesh');
+
+    await ma.publish(TOPIC, text('ok boom'));
+    await ma.publish(TOPIC, text('forged'));
+    await ma.publish(TOPIC, text('ok next'));
+    await waitFor(() => c.received.length === 2 && done.length === 2, 'both good messages relayed and used');
+    expect(c.received).toEqual(['ok boom', 'ok next']);
+    expect(done).toEqual(['ok boom', 'ok next']);
+    expect(mb.stats().topics[TOPIC]).toEqual({ accepted: 2, ignored: 0, rejected: 1 });
   });
 
   it('delivers both ways between a host and 15 peers sharing its IP address (a 16-node loopback cluster)', async () => {

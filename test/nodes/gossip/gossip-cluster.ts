@@ -10,6 +10,7 @@ import {
   nodePath,
   startNodeGossip,
   TrustState,
+  type TrustStateOptions,
 } from '../../../nodes/index.js';
 import { openSqliteStores } from '../../../stores/index.js';
 import { waitFor } from '../../common/gossip/wait.js';
@@ -52,7 +53,7 @@ export interface GossipCluster {
  */
 export async function startGossipCluster(
   cities: readonly string[],
-  options: { anchorGossip?: boolean } = {},
+  options: { anchorGossip?: boolean; trust?: (city: string) => TrustStateOptions } = {},
 ): Promise<GossipCluster> {
   const anchorKey = options.anchorGossip ? await generateKeyPair('Ed25519') : undefined;
   const anchorGossipAddress = anchorKey ? `/ip4/127.0.0.1/tcp/${await freePort()}` : undefined;
@@ -83,7 +84,7 @@ export async function startGossipCluster(
     joined.push({ city, dir, identity });
   }
   for (const { city, dir, identity } of joined) {
-    const trust = await TrustState.load(dir, anchor.clock);
+    const trust = await TrustState.load(dir, anchor.clock, options.trust?.(city));
     await trust.refresh();
     const stores = openSqliteStores(nodePath(dir, 'store'));
     const node: GossipNode = {
