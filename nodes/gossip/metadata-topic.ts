@@ -1,8 +1,9 @@
 import { isMeshError } from '../../common/errors/mesh-error.js';
 import type { TopicValidator, Verdict } from '../../common/gossip/index.js';
+import { MAX_CLUSTER_METADATA_BYTES } from '../../trust-anchor/index.js';
 
-/** Largest metadata document taken from gossip (a 27-city cluster's is ~150 KB). */
-export const MAX_METADATA_BYTES = 2 * 1024 * 1024;
+/** Largest metadata document taken from gossip: what a node verifies at all. */
+export const MAX_METADATA_BYTES = MAX_CLUSTER_METADATA_BYTES;
 
 /**
  * Verifies a metadata document exactly as a pull would and, when newer, makes it the

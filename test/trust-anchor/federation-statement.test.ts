@@ -4,9 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import {
   assertNotRevoked,
+  DEFAULT_MAX_TOKEN_BYTES,
   findMember,
   findNode,
   hostMatches,
+  MAX_CLUSTER_METADATA_BYTES,
   namingViolation,
   signClusterMetadata,
   signEntityStatement,
@@ -230,6 +232,23 @@ describe('cluster metadata, revocation and membership', () => {
       'NOT_A_MEMBER/other-cluster',
     );
     expect(Object.isFrozen(metadata.members)).toBe(true);
+  });
+
+  it('verifies a document beyond the 64 KiB token limit, as a large cluster with CA renewals has, up to its own limit', async () => {
+    const revocations = Array.from({ length: 900 }, (_, i) => ({
+      kind: 'key' as const,
+      id: `renewed-city-ca-key-${String(i).padStart(4, '0')}`,
+      reason: 'rotated',
+      revoked_at: NOW,
+      version: 9,
+    }));
+    const jwt = await f.metadata(f.clusterClaims(9, { revocations }));
+    expect(jwt.length).toBeGreaterThan(DEFAULT_MAX_TOKEN_BYTES);
+    const options = { anchorKeys: f.jwks('anchorOld'), now: NOW, expectedCluster: 'jjj' };
+    const { metadata } = await verifyClusterMetadata(jwt, options);
+    expect(metadata.revocations).toHaveLength(900);
+    const oversized = `${jwt}${'A'.repeat(MAX_CLUSTER_METADATA_BYTES)}`;
+    expect(await codeOf(verifyClusterMetadata(oversized, options))).toMatch(/^TOKEN_TOO_LARGE\//);
   });
 
   it('matches revoked keys and certificate serials', async () => {

@@ -80,6 +80,7 @@ export {
   verifyJws,
 } from './verify-jws.js';
 export {
+  MAX_CLUSTER_METADATA_BYTES,
   nextPinnedAnchorKeys,
   type VerifiedClusterMetadata,
   type VerifyClusterMetadataOptions,

@@ -68,6 +68,13 @@ function checkOptions(options: VerifyClusterMetadataOptions): void {
  * @throws MeshError as above
  * @throws TypeError when an option is invalid
  */
+/**
+ * Largest cluster metadata document verified. It lists every member with its CA
+ * certificates, nodes and revocations: ~55 KB at 27 cities, and overlapping CA renewals
+ * or a national cluster grow it past the 64 KiB kept for other tokens.
+ */
+export const MAX_CLUSTER_METADATA_BYTES = 2 * 1024 * 1024;
+
 export async function verifyClusterMetadata(
   jwt: unknown,
   options: VerifyClusterMetadataOptions,
@@ -77,6 +84,7 @@ export async function verifyClusterMetadata(
   try {
     verified = await verifyJws(jwt, {
       expectedTyp: CLUSTER_METADATA_TYP,
+      maxBytes: MAX_CLUSTER_METADATA_BYTES,
       keys: options.anchorKeys,
       now: options.now,
       leewaySeconds: options.leewaySeconds,
