@@ -16,6 +16,28 @@ export const SESSION_ENTRY = IN_DIST
   ? resolve(HERE, 'cli-session.js')
   : resolve(HERE, '../dist/simulations/cli-session.js');
 
+/**
+ * The V8 heap sizing a `citymesh node serve` process runs with; operators pass the same
+ * in `NODE_OPTIONS` (README, "Node memory"). A node's live heap is about 45 MB, but at
+ * V8's defaults its RSS was 160–230 MB: the young generation grows to 32 MiB (two 16 MiB
+ * semi-spaces, which module loading alone fills) and the old generation may grow to four
+ * times its live size between collections. 4 MiB semi-spaces hold a young generation of
+ * 8 MiB; a 512 MiB old-space limit makes V8 size the node as a memory-constrained heap,
+ * collecting the old generation when it has grown by about 40 % instead of 300 %, and
+ * stopping a node whose live heap passes 512 MiB (ten times what one holds) instead of
+ * letting it grow. Figures and throughput cost: README, "Node memory".
+ */
+export const NODE_SERVE_V8_FLAGS: readonly string[] = Object.freeze([
+  '--max-semi-space-size=4',
+  '--max-old-space-size=512',
+]);
+
+/** Node's argv for `citymesh <args>`: {@link NODE_SERVE_V8_FLAGS} first for a `node serve`. */
+export function cliArgv(args: readonly string[]): string[] {
+  const serve = args[0] === 'node' && args[1] === 'serve';
+  return [...(serve ? NODE_SERVE_V8_FLAGS : []), CLI, ...args];
+}
+
 /** Runs `citymesh <args>` as its own process to completion; killed after `timeoutMs`. */
 export function cliResult(
   args: readonly string[],
@@ -47,7 +69,7 @@ export function startCli(
   timeoutMs = 30_000,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, cliArgv(args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let started = false;

@@ -1,5 +1,6 @@
 // Static imports make tsc copy the data files to dist/, as for common/data/clusters.json;
-// a test checks this list against the files in data/.
+// a test checks this list against the files in data/. The loader reads the copies from
+// disk; nothing imports this module at run time, so the raw documents are not held.
 import educationFile from './data/education.json' with { type: 'json' };
 import elderlyCareFile from './data/elderly-care.json' with { type: 'json' };
 import energyFile from './data/energy.json' with { type: 'json' };

@@ -1,7 +1,7 @@
-export { BUNDLED_TAXONOMY_FILES } from './bundled.js';
 export {
   DEFAULT_MIN_TYPES_PER_INDUSTRY,
   defaultTaxonomy,
+  deferredTaxonomy,
   type LoadTaxonomyOptions,
   loadTaxonomy,
   type TaxonomyIssue,

@@ -1,18 +1,25 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { type ConfigIssue, configIssuesFrom } from '../../../common/config/config-issue.js';
 import { deepFreeze } from '../../../common/config/deep-freeze.js';
 import { didYouMean } from '../../../common/config/did-you-mean.js';
 import { MeshError } from '../../../common/errors/mesh-error.js';
 import { INDUSTRIES, type IndustryId, isIndustry } from '../../../common/ids/industry.js';
-import { BUNDLED_TAXONOMY_FILES } from './bundled.js';
 import { crossCheckTypes, tooFewTypes } from './checks.js';
 import { type DeviceType, taxonomyFileSchema } from './schema.js';
 import { buildTaxonomy, type Taxonomy } from './taxonomy.js';
 
 /** The programme's floor: at least 100 device types in every industry. */
 export const DEFAULT_MIN_TYPES_PER_INDUSTRY = 100;
+
+/**
+ * The files shipped with citymesh, read from disk when loaded: importing them as modules
+ * would hold a second, raw copy of every type for the life of the process. bundled.ts
+ * imports them only so that tsc copies them to `dist/`.
+ */
+const BUNDLED_DIR = fileURLToPath(new URL('./data/', import.meta.url));
 
 export interface LoadTaxonomyOptions {
   /** A directory of `<industry-id>.json` files; default: the files shipped with citymesh. */
@@ -88,9 +95,9 @@ export function loadTaxonomy(options: LoadTaxonomyOptions = {}): Taxonomy {
   const minimum = options.minTypesPerIndustry ?? DEFAULT_MIN_TYPES_PER_INDUSTRY;
   const issues: TaxonomyIssue[] = [];
   const documents =
-    options.dir !== undefined
-      ? readDirectory(options.dir, issues)
-      : new Map(Object.entries(options.documents ?? BUNDLED_TAXONOMY_FILES));
+    options.dir === undefined && options.documents !== undefined
+      ? new Map(Object.entries(options.documents))
+      : readDirectory(options.dir ?? BUNDLED_DIR, issues);
 
   const byIndustry = new Map<IndustryId, readonly DeviceType[]>();
   for (const [file, document] of documents) {
@@ -133,4 +140,53 @@ let bundled: Taxonomy | undefined;
 export function defaultTaxonomy(): Taxonomy {
   bundled ??= loadTaxonomy();
   return bundled;
+}
+
+/**
+ * The taxonomy for a long-running process, loaded and validated on its first use: a node
+ * never asked about devices does not hold it (1.4 MB of heap, 100 ms to validate).
+ * Whether every industry has its file is checked now, so an installation missing one
+ * fails at start; a file that does not validate fails each call that needs the taxonomy,
+ * with {@link loadTaxonomy}'s message.
+ *
+ * @param options.dir default: the files shipped with citymesh ({@link defaultTaxonomy})
+ * @throws MeshError `INVALID_CONFIG` when an industry's file is missing
+ */
+export function deferredTaxonomy(options: { readonly dir?: string } = {}): Taxonomy {
+  const dir = options.dir ?? BUNDLED_DIR;
+  let present: Set<string>;
+  try {
+    present = new Set(readdirSync(dir));
+  } catch {
+    present = new Set();
+  }
+  const missing = INDUSTRY_IDS.filter((id) => !present.has(`${id}.json`));
+  if (missing.length > 0) {
+    throw fail(
+      missing.map((id) => {
+        const file = `${id}.json`;
+        return {
+          file,
+          path: '',
+          rule: 'missing-file',
+          message: `${file}: missing from ${dir}: industry ${id} has no taxonomy`,
+        };
+      }),
+    );
+  }
+  let loaded: Taxonomy | undefined;
+  const taxonomy = (): Taxonomy => {
+    if (options.dir === undefined) return defaultTaxonomy();
+    loaded ??= loadTaxonomy({ dir });
+    return loaded;
+  };
+  return Object.freeze({
+    industries: () => taxonomy().industries(),
+    types: (industry: string) => taxonomy().types(industry),
+    type: (industry: string, typeId: string) => taxonomy().type(industry, typeId),
+    find: (industry: string, typeId: string) => taxonomy().find(industry, typeId),
+    get size() {
+      return taxonomy().size;
+    },
+  });
 }

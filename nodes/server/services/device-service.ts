@@ -15,7 +15,7 @@ import type {
 import {
   DeviceRegistry,
   DeviceTokenVerifier,
-  defaultTaxonomy,
+  deferredTaxonomy,
   issueDeviceCertificate,
   jwkThumbprint,
 } from '../../devices/index.js';
@@ -63,7 +63,7 @@ export function deviceService(deps: ExchangeDeps): DeviceServiceServer {
   const { context } = deps;
   const { identity, stores, clock } = context;
   const { cluster, city } = identity;
-  const taxonomy = defaultTaxonomy();
+  const taxonomy = deferredTaxonomy();
   const cityRegion = getCity(city).region;
   const registry = new DeviceRegistry({ store: stores.devices, clock, city, cityRegion, taxonomy, audit: deps.audit });
   const lookup = (c: string, id: string) => stores.devices.get(c, id);

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configIssuesOf } from '../../../common/config/load-config.js';
 import { MeshError } from '../../../common/errors/mesh-error.js';
-import { type LoadTaxonomyOptions, loadTaxonomy, type TaxonomyIssue } from '../../../nodes/devices/taxonomy/index.js';
+import { INDUSTRIES } from '../../../common/ids/industry.js';
+import {
+  deferredTaxonomy,
+  type LoadTaxonomyOptions,
+  loadTaxonomy,
+  type TaxonomyIssue,
+} from '../../../nodes/devices/taxonomy/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -219,5 +225,55 @@ describe('taxonomy loader', () => {
   it('takes already-read documents instead of a directory', () => {
     const taxonomy = loadTaxonomy({ ...SMALL, documents: { 'tourism.json': { types: [deviceType('kiosk')] } } });
     expect(taxonomy.types('tourism').map((type) => type.id)).toEqual(['kiosk']);
+  });
+});
+
+describe('deferred taxonomy', () => {
+  const shipped = new URL('../../../nodes/devices/taxonomy/data/', import.meta.url).pathname;
+  const everyIndustry = (content: unknown) =>
+    Object.fromEntries(INDUSTRIES.map((industry) => [`${industry.id}.json`, content]));
+
+  it('answers as the loaded taxonomy does, from its first use', () => {
+    const deferred = deferredTaxonomy({ dir: shipped });
+    const loaded = loadTaxonomy({ dir: shipped });
+    expect(deferred.size).toBe(loaded.size);
+    expect(deferred.industries()).toEqual(loaded.industries());
+    expect(deferred.type('environment', 'pm25-monitor')).toEqual(loaded.type('environment', 'pm25-monitor'));
+    expect(deferred.find('environment', 'no-such-type')).toBeUndefined();
+    expect(deferred.types('health')).toEqual(loaded.types('health'));
+  });
+
+  it('refuses a folder missing an industry file at once, naming every missing file', () => {
+    const files = everyIndustry({ types: [] });
+    delete files['health.json'];
+    delete files['tourism.json'];
+    const dir = fixture(files);
+    let error: MeshError | undefined;
+    try {
+      deferredTaxonomy({ dir });
+    } catch (err) {
+      error = err as MeshError;
+    }
+    expect(error).toBeInstanceOf(MeshError);
+    expect(error?.code).toBe('INVALID_CONFIG');
+    const issues = configIssuesOf(error) as TaxonomyIssue[];
+    expect(issues.map((issue) => `${issue.file} ${issue.rule}`).sort()).toEqual([
+      'health.json missing-file',
+      'tourism.json missing-file',
+    ]);
+  });
+
+  it('reads no file until first used, then fails each use with the loader message', () => {
+    const dir = fixture({ ...everyIndustry({ types: [] }), 'energy.json': '{ not json' });
+    const deferred = deferredTaxonomy({ dir });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        deferred.find('energy', 'smart-meter');
+        expect.unreachable();
+      } catch (err) {
+        expect((err as MeshError).code).toBe('INVALID_CONFIG');
+        expect((err as MeshError).message).toContain('energy.json: not valid JSON');
+      }
+    }
   });
 });

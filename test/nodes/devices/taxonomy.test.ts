@@ -2,8 +2,8 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MeshError } from '../../../common/errors/mesh-error.js';
 import { INDUSTRIES } from '../../../common/ids/industry.js';
+import { BUNDLED_TAXONOMY_FILES } from '../../../nodes/devices/taxonomy/bundled.js';
 import {
-  BUNDLED_TAXONOMY_FILES,
   CATALOGUES,
   type DeviceType,
   defaultTaxonomy,
