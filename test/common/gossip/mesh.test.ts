@@ -53,6 +53,16 @@ async function start(p: Peer, listen = true, afterRelay?: (body: string) => void
   return mesh;
 }
 
+/** A line a - b - c of started hosts: a and c know of each other (as origins) but have no address to dial. */
+async function formLine(...line: [Peer, GossipMesh][]): Promise<void> {
+  const [[a, ma], [b, mb], [c, mc]] = line as [[Peer, GossipMesh], [Peer, GossipMesh], [Peer, GossipMesh]];
+  a.allowed.set(b.id, mb.addresses[0]).set(c.id, undefined);
+  b.allowed.set(a.id, ma.addresses[0]).set(c.id, mc.addresses[0]);
+  c.allowed.set(b.id, mb.addresses[0]).set(a.id, undefined);
+  for (const m of [ma, mb, mc]) m.peersChanged();
+  await waitFor(() => mb.meshPeers(TOPIC).length === 2 && ma.meshPeers(TOPIC).length === 1, 'line mesh');
+}
+
 describe('GossipMesh', () => {
   it('connects the allowed peers and delivers a message published by one to the others', async () => {
     const peers = [await peer(), await peer(), await peer()];
@@ -100,16 +110,11 @@ describe('GossipMesh', () => {
   });
 
   it('forwards only what the relay accepted: a rejected message never reaches the peer behind it', async () => {
-    // A line a - b - c: a and c know of each other (as origins) but have no address to dial.
     const [a, b, c] = [await peer(), await peer(), await peer()];
     const ma = await start(a);
     const mb = await start(b);
     const mc = await start(c);
-    a.allowed.set(b.id, mb.addresses[0]).set(c.id, undefined);
-    b.allowed.set(a.id, ma.addresses[0]).set(c.id, mc.addresses[0]);
-    c.allowed.set(b.id, mb.addresses[0]).set(a.id, undefined);
-    for (const m of [ma, mb, mc]) m.peersChanged();
-    await waitFor(() => mb.meshPeers(TOPIC).length === 2 && ma.meshPeers(TOPIC).length === 1, 'line mesh');
+    await formLine([a, ma], [b, mb], [c, mc]);
     expect(ma.connectedPeers()).toEqual([b.id]);
 
     await ma.publish(TOPIC, text('forged'));
@@ -131,11 +136,7 @@ describe('GossipMesh', () => {
       if (body === 'ok boom') throw new Error('work after relaying failed');
     });
     const mc = await start(c);
-    a.allowed.set(b.id, mb.addresses[0]).set(c.id, undefined);
-    b.allowed.set(a.id, ma.addresses[0]).set(c.id, mc.addresses[0]);
-    c.allowed.set(b.id, mb.addresses[0]).set(a.id, undefined);
-    for (const m of [ma, mb, mc]) m.peersChanged();
-    await waitFor(() => mb.meshPeers(TOPIC).length === 2 && ma.meshPeers(TOPIC).length === 1, 'line mesh');
+    await formLine([a, ma], [b, mb], [c, mc]);
 
     await ma.publish(TOPIC, text('ok boom'));
     await ma.publish(TOPIC, text('forged'));
