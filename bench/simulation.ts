@@ -76,6 +76,13 @@ export const simulationSuite: BenchSuite = {
     });
     const failed = report.checks.filter((c) => !c.passed);
     for (const c of failed) context.progress(`simulation: FAILED ${c.name}: ${c.detail}`);
+    // The p99 of 26 nodes is the slowest one: name the tail so a bad figure can be traced.
+    const slowest = Object.entries(report.revocationReach)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([city, ms]) => `${city} ${ms} ms`);
+    const revocation = report.checks.find((c) => c.name === 'revocation.refused-everywhere');
+    if (revocation) context.progress(`simulation: revocation slowest ${slowest.join(', ')}; ${revocation.detail}`);
     const rss = report.metrics['node.rss.max.mb'];
     const reach = report.metrics['revocation.reach'] as OperationMetrics | undefined;
     if (typeof rss !== 'number' || reach === undefined || reach.count === 0) {

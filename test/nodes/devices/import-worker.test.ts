@@ -34,7 +34,7 @@ function ensureCompiled(): void {
     readdirSync(join(root, d), { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? sources(join(d, e.name)) : e.name.endsWith('.ts') ? [join(d, e.name)] : [],
     );
-  const shared = ['stores/shared/device-rules.ts', 'stores/shared/content-key.ts'];
+  const shared = ['stores/shared/device-rules.ts', 'common/content-key.ts', 'common/stores/packed-devices.ts'];
   const stale = [...['nodes/devices', 'stores/sqlite'].flatMap(sources), ...shared].some((src) => {
     const out = join(root, 'dist', src.replace(/\.ts$/, '.js'));
     return !existsSync(out) || statSync(out).mtimeMs < statSync(join(root, src)).mtimeMs;
