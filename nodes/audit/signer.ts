@@ -1,6 +1,6 @@
-import { CompactSign, decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import type { KeyPurpose, KeyStore } from '../../common/stores/key-store.js';
-import { activeKey, type FederationSigningKey, signingKey } from '../../trust-anchor/index.js';
+import { activeKey, type FederationSigningKey, signCompact, signingKey } from '../../trust-anchor/index.js';
 
 /** `typ` of a signed audit checkpoint (docs/specs/protocol.md §6). */
 export const CHECKPOINT_TYP = 'citymesh-checkpoint+jws';
@@ -16,11 +16,14 @@ export interface AuditSigner {
   sign(typ: string, payload: Uint8Array): Promise<string>;
 }
 
-/** A signer over one private key (ES256 or EdDSA). */
+/**
+ * A signer over one private key (ES256 or EdDSA): node:crypto's one-shot sign on the key's
+ * KeyObject (`signCompact`), the same compact JWS jose's `CompactSign` makes at a third of
+ * its cost.
+ */
 export function keySigner(key: FederationSigningKey): AuditSigner {
   return {
-    sign: (typ, payload) =>
-      new CompactSign(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.privateKey),
+    sign: async (typ, payload) => signCompact(key, { alg: key.alg, kid: key.kid, typ }, payload),
   };
 }
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { type JWTPayload, SignJWT } from 'jose';
 import { parseResourceId, parseSpiffeId } from '../../common/ids/index.js';
 import {
   assertNotRevoked,
@@ -8,6 +7,7 @@ import {
   fail,
   findNode,
   type Instant,
+  signCompact,
   toSeconds,
   verifyJws,
 } from '../../trust-anchor/index.js';
@@ -46,10 +46,8 @@ export function federationKeySigner(issuer: string, key: FederationSigningKey): 
   if (key.alg !== 'ES256') throw new TypeError('exchange grants are signed with ES256 only');
   return {
     issuer,
-    signJwt: (claims, typ) =>
-      new SignJWT(claims as unknown as JWTPayload)
-        .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ })
-        .sign(key.privateKey),
+    // The JWT jose's SignJWT makes (header, then the claims as JSON), signed by node:crypto.
+    signJwt: async (claims, typ) => signCompact(key, { alg: 'ES256', kid: key.kid, typ }, JSON.stringify(claims)),
   };
 }
 

@@ -25,6 +25,7 @@
 export { fail } from './failure.js';
 export { type Instant, toSeconds } from './instant.js';
 export { assertKeyFits, hasPrivateMembers, publicJwk, sameKeyMaterial } from './jwks.js';
+export { privateKeyObject, signCompact } from './jws-native.js';
 export { hostMatches, namingViolation } from './naming-constraints.js';
 export { assertNotRevoked, findMember, findNode, findRevocation, type RevocationQuery } from './revocation.js';
 export { signClusterMetadata, signEntityStatement, signHistoricalKeys, signResolveResponse } from './sign.js';

@@ -1,5 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import { type CryptoKey, importJWK, type JWK } from 'jose';
 import { fail } from './failure.js';
+import { publicKeyObject } from './jws-native.js';
 import type { FederationAlgorithm, JwkSet } from './types.js';
 
 /** JWK members that only private or symmetric keys have (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
@@ -90,6 +92,26 @@ export async function importVerificationKey(jwk: JWK, alg: FederationAlgorithm):
     return await key;
   } catch (err) {
     byAlg.delete(alg);
+    throw fail(
+      'TOKEN_KEY_UNKNOWN',
+      'key-unusable',
+      `key "${jwk.kid ?? null}" is not a usable ${alg} public key`,
+      { kid: jwk.kid ?? null },
+      err,
+    );
+  }
+}
+
+/**
+ * The public part of `jwk` as a node:crypto KeyObject for `alg`, cached per JWK object
+ * (the key {@link verifyJws} checks signatures with).
+ *
+ * @throws MeshError `TOKEN_KEY_UNKNOWN` (rule `key-unusable`) when the key does not import
+ */
+export function nativeVerificationKey(jwk: JWK, alg: FederationAlgorithm): KeyObject {
+  try {
+    return publicKeyObject(jwk, alg);
+  } catch (err) {
     throw fail(
       'TOKEN_KEY_UNKNOWN',
       'key-unusable',

@@ -3,7 +3,8 @@ import type { ErrorDetails } from '../../common/errors/mesh-error.js';
 import type { ErrorCode } from '../../common/errors/registry.js';
 import { fail } from './failure.js';
 import { type Instant, toSeconds } from './instant.js';
-import { assertKeyFits, findKey, importVerificationKey } from './jwks.js';
+import { assertKeyFits, findKey, importVerificationKey, nativeVerificationKey } from './jwks.js';
+import { verifyCompactSignature } from './jws-native.js';
 import { FEDERATION_ALGORITHMS, type FederationAlgorithm, type JwkSet } from './types.js';
 
 /** The pinned algorithm allowlist: `none` (any casing), HS*, RS* and the rest never verify. */
@@ -130,10 +131,13 @@ function withoutMediaTypePrefix(typ: string): string {
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** Strict UTF-8: a decoder without `stream` keeps no state between calls, so one serves them all. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Decodes a segment as a JSON object: base64url, strict UTF-8, JSON, an object. */
 function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(segment, 'base64url'));
+    const text = STRICT_UTF8.decode(Buffer.from(segment, 'base64url'));
     const value: unknown = JSON.parse(text);
     return isPlainObject(value) ? value : undefined;
   } catch {
@@ -375,8 +379,50 @@ export function decodeUnverified(
 }
 
 /**
+ * The signature check. A token without `crit` (every token citymesh issues) is checked
+ * with node:crypto on a cached KeyObject, synchronously: the header checks above already
+ * fixed `alg` and the key, so nothing but the signature over the first two segments is
+ * left to check. A header with `crit` goes through jose's `compactVerify`, which also
+ * knows extensions that change what is signed (RFC 7797 `b64`).
+ *
+ * @throws MeshError `TOKEN_KEY_UNKNOWN` (`key-unusable`), `TOKEN_SIGNATURE_INVALID` (`signature`)
+ */
+async function verifySignature(
+  ctx: HeaderContext,
+  header: JwsHeader,
+  jwk: JWK,
+  resolved: ResolvedOptions,
+): Promise<void> {
+  const invalid = (cause: unknown) =>
+    fail(
+      'TOKEN_SIGNATURE_INVALID',
+      'signature',
+      `the signature does not verify with key "${header.kid}"`,
+      { kid: header.kid },
+      cause,
+    );
+  if (!Object.hasOwn(header, 'crit')) {
+    const key = nativeVerificationKey(jwk, header.alg);
+    const [protectedHeader, payload, signature] = ctx.segments;
+    if (!verifyCompactSignature(header.alg, key, `${protectedHeader}.${payload}`, signature)) {
+      throw invalid(new Error('signature verification failed'));
+    }
+    return;
+  }
+  const key = await importVerificationKey(jwk, header.alg);
+  try {
+    await compactVerify(ctx.token, key, {
+      algorithms: [header.alg],
+      crit: Object.fromEntries([...resolved.understoodCrit].map((name) => [name, true])),
+    });
+  } catch (err) {
+    throw invalid(err);
+  }
+}
+
+/**
  * Verifies a compact JWS/JWT strictly: the shared header checks every citymesh token
- * verifier uses, then the signature (jose `compactVerify`) with the one trusted key its
+ * verifier uses, then the signature (node:crypto, or jose `compactVerify` for a header with `crit`) with the one trusted key its
  * `kid` names, then `iat`/`nbf`/`exp`. The checks run in this order, each failing with its
  * own code: size (`TOKEN_TOO_LARGE`), compact shape (`TOKEN_MALFORMED`), `alg` in the pinned
  * allowlist (`TOKEN_ALG_NOT_ALLOWED`), no `jku`/`jwk`/`x5u`/`x5c` (`TOKEN_HEADER_INJECTION`),
@@ -396,21 +442,7 @@ export async function verifyJws(token: unknown, options: VerifyJwsOptions): Prom
   const header = ctx.header as JwsHeader;
   const jwk = findKey(resolved.keys, header.kid);
   assertKeyFits(jwk, header.alg);
-  const key = await importVerificationKey(jwk, header.alg);
-  try {
-    await compactVerify(ctx.token, key, {
-      algorithms: [header.alg],
-      crit: Object.fromEntries([...resolved.understoodCrit].map((name) => [name, true])),
-    });
-  } catch (err) {
-    throw fail(
-      'TOKEN_SIGNATURE_INVALID',
-      'signature',
-      `the signature does not verify with key "${header.kid}"`,
-      { kid: header.kid },
-      err,
-    );
-  }
+  await verifySignature(ctx, header, jwk, resolved);
   const payload = decodeJsonObject(ctx.segments[1]);
   if (payload === undefined) throw fail('TOKEN_MALFORMED', 'payload-json', 'the payload is not a JSON object');
   run(CLAIM_CHECKS, { ...ctx, payload });
