@@ -100,9 +100,87 @@ export function canonicalize(value: unknown): string {
   return jcs(value) as string;
 }
 
+/*
+ * The same text in one pass, for the hot paths (audit payloads, request and response
+ * digests, receipts): the generic `canonicalize()` walks the value twice (the I-JSON check,
+ * then the `canonicalize` package) and was the largest cost of an audit append. Plain data
+ * is serialized directly; anything unusual is handed back to `canonicalize()`, which then
+ * either produces the same text or throws its precise MALFORMED_REQUEST error. A property
+ * test keeps the two equal.
+ */
+
+// Deeper than any value the node hashes or signs; anything deeper (or a cycle) goes the slow way.
+const FAST_DEPTH = 32;
+
+/** Thrown inside the fast path when the input needs the generic canonicalizer; never escapes. */
+const SLOW = Symbol('slow');
+
+/**
+ * `canonicalize(value)`, computed in one pass when `value` is plain data nested at most 32
+ * levels deep (the usual case), else by `canonicalize` itself: same text, same errors.
+ */
+export function canonicalizeFast(value: unknown): string {
+  try {
+    return fast(value, 0);
+  } catch (err) {
+    if (err !== SLOW) throw err;
+    return canonicalize(value);
+  }
+}
+
+function fastText(value: string): string {
+  if (LONE_SURROGATE.test(value)) throw SLOW;
+  // RFC 8785 §3.2.2.2: strings are escaped exactly as ECMAScript's JSON.stringify does.
+  return JSON.stringify(value);
+}
+
+function fast(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      return fastText(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      // RFC 8785 §3.2.2.3 is ECMAScript's Number serialization (-0 becomes 0).
+      if (!Number.isFinite(value)) throw SLOW;
+      return JSON.stringify(value);
+    case 'object':
+      if (value === null) return 'null';
+      if (depth >= FAST_DEPTH) throw SLOW;
+      return Array.isArray(value) ? fastArray(value, depth) : fastObject(value, depth);
+    default:
+      throw SLOW;
+  }
+}
+
+function fastArray(value: readonly unknown[], depth: number): string {
+  // A subclass, an own toJSON or a hole would change or drop what is serialized.
+  if (Object.getPrototypeOf(value) !== Array.prototype || 'toJSON' in value) throw SLOW;
+  let out = '[';
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value)) throw SLOW;
+    out += (i === 0 ? '' : ',') + fast(value[i], depth + 1);
+  }
+  return `${out}]`;
+}
+
+function fastObject(value: object, depth: number): string {
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw SLOW;
+  if (Object.getOwnPropertySymbols(value).length > 0) throw SLOW;
+  // The default sort compares UTF-16 code units: the member order of RFC 8785 §3.2.3.
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    out += `${i === 0 ? '' : ','}${fastText(key)}:${fast((value as Record<string, unknown>)[key], depth + 1)}`;
+  }
+  return `${out}}`;
+}
+
 /** The canonical form as UTF-8 bytes (RFC 8785 §3.2.4): what is signed or hashed. */
 export function canonicalBytes(value: unknown): Uint8Array {
-  return new TextEncoder().encode(canonicalize(value));
+  return new TextEncoder().encode(canonicalizeFast(value));
 }
 
 /**
@@ -111,5 +189,5 @@ export function canonicalBytes(value: unknown): Uint8Array {
  * JWT claims and URLs as they are.
  */
 export function sha256Canonical(value: unknown): string {
-  return createHash('sha256').update(canonicalBytes(value)).digest('base64url');
+  return createHash('sha256').update(canonicalizeFast(value), 'utf8').digest('base64url');
 }

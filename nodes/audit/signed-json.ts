@@ -1,4 +1,4 @@
-import { canonicalize } from '../../common/canonical-json.js';
+import { canonicalizeFast } from '../../common/canonical-json.js';
 import { isMeshError, MeshError } from '../../common/errors/mesh-error.js';
 import type { ErrorCode } from '../../common/errors/registry.js';
 import { FEDERATION_ALGORITHMS, type JwkSet, verifyJws } from '../../trust-anchor/index.js';
@@ -6,7 +6,7 @@ import type { AuditSigner } from './signer.js';
 
 /** Signs `payload` as its RFC 8785 canonical bytes, so a verifier can compare field by field. */
 export function signCanonical(signer: AuditSigner, typ: string, payload: Record<string, string>): Promise<string> {
-  return signer.sign(typ, new TextEncoder().encode(canonicalize(payload)));
+  return signer.sign(typ, Buffer.from(canonicalizeFast(payload), 'utf8'));
 }
 
 /** What {@link verifyCanonical} needs: the `typ`, the trusted keys, and how to name a failure. */
@@ -52,7 +52,7 @@ export async function verifyCanonical(
   const signed = Buffer.from((token as string).split('.')[1] ?? '', 'base64url').toString('utf8');
   let canonical: string | undefined;
   try {
-    canonical = canonicalize(verified.payload);
+    canonical = canonicalizeFast(verified.payload);
   } catch {
     canonical = undefined;
   }

@@ -1,6 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { canonicalBytes } from '../../common/canonical-json.js';
+import { canonicalizeFast } from '../../common/canonical-json.js';
 import { MeshError } from '../../common/errors/mesh-error.js';
 import { getCity, parseResourceId, parseSpiffeId, type RegionLevel } from '../../common/ids/index.js';
 import type { Agreement, CatalogEntry, Classification } from '../../common/stores/index.js';
@@ -54,7 +54,8 @@ export interface ExchangeDeps {
 
 /** Lower-case hex SHA-256 of a value's RFC 8785 canonical JSON: the digest receipts carry. */
 export function sha256Hex(value: unknown): string {
-  return createHash('sha256').update(canonicalBytes(value)).digest('hex');
+  // One-shot hash of the canonical text (hashed as UTF-8): no Hash object, no byte copy.
+  return hash('sha256', canonicalizeFast(value), 'hex');
 }
 
 /** The hash of a request as both sides compute it: over its canonical proto3 JSON. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalize } from '../../common/canonical-json.js';
+import { canonicalize, canonicalizeFast } from '../../common/canonical-json.js';
+import { isMeshError } from '../../common/errors/mesh-error.js';
 
 // Full Unicode strings (surrogate pairs included, lone surrogates never) for keys and values.
 const json = fc.jsonValue({ stringUnit: 'binary', maxDepth: 4 });
@@ -57,5 +58,45 @@ describe('canonicalize properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('has a one-pass form (canonicalizeFast) with the same text for any JSON value, at any nesting', () => {
+    let deep: unknown = 1;
+    fc.assert(
+      fc.property(json, fc.integer({ min: 0, max: 40 }), (value, depth) => {
+        expect(canonicalizeFast(value)).toBe(canonicalize(value));
+        deep = value;
+        for (let i = 0; i < depth; i++) deep = i % 2 === 0 ? [deep] : { [`l${i}`]: deep };
+        expect(canonicalizeFast(deep)).toBe(canonicalize(deep));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('has a one-pass form that refuses what canonicalize refuses, with the same code and details', () => {
+    const outcome = (canon: (value: unknown) => string, value: unknown) => {
+      try {
+        return { text: canon(value) };
+      } catch (err) {
+        return isMeshError(err) ? { code: err.code, details: err.details } : { thrown: String(err) };
+      }
+    };
+    const cycle: unknown[] = [];
+    cycle.push(cycle);
+    for (const value of [
+      'lone \uD800',
+      Number.NaN,
+      undefined,
+      1n,
+      [new Date(0)],
+      { n: Number.NEGATIVE_INFINITY },
+      // biome-ignore lint/suspicious/noSparseArray: a hole is the point
+      [1, , 2],
+      cycle,
+    ]) {
+      const slow = outcome(canonicalize, value);
+      expect(slow).toMatchObject({ code: 'MALFORMED_REQUEST' });
+      expect(outcome(canonicalizeFast, value)).toEqual(slow);
+    }
   });
 });
