@@ -1,6 +1,7 @@
 import { type CityName, parseCityName } from './city.js';
 import { type ClusterName, parseClusterName } from './cluster.js';
 import { identifierError, quoteValue, requirePattern, requireString } from './identifier-error.js';
+import { ParseMemo } from './parse-memo.js';
 
 /** Organisation and dataset/capability names: lowercase, dots and dashes allowed. */
 export const RESOURCE_SEGMENT_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -57,6 +58,9 @@ export function parseVersion(input: unknown, field = 'version'): string {
   return value;
 }
 
+/** Ids that parsed, by text: the same few are parsed several times per exchange. */
+const PARSED = new ParseMemo<ResourceId>();
+
 function build(parts: ResourceIdParts, field: string): ResourceId {
   const cluster = parseClusterName(parts.cluster, `${field}.cluster`);
   const city = parseCityName(parts.city, `${field}.city`);
@@ -74,6 +78,8 @@ function build(parts: ResourceIdParts, field: string): ResourceId {
  *   rule with `details.field` = `<field>.cluster|city|org|name|version`
  */
 export function parseResourceId(input: unknown, field = 'resourceId'): ResourceId {
+  const known = PARSED.get(input);
+  if (known !== undefined) return known;
   const value = requireString(input, field);
   const at = value.indexOf('@');
   const path = at === -1 ? value : value.slice(0, at);
@@ -88,7 +94,7 @@ export function parseResourceId(input: unknown, field = 'resourceId'): ResourceI
     );
   }
   const [cluster, city, org, name] = segments as [string, string, string, string];
-  return build({ cluster, city, org, name, version }, field);
+  return PARSED.remember(value, build({ cluster, city, org, name, version }, field));
 }
 
 /** Formats a resource id from its parts, checking each. */

@@ -2,6 +2,7 @@ import type { CityName } from './city.js';
 import type { ClusterName } from './cluster.js';
 import { parseDeviceId } from './device-id.js';
 import { identifierError, quoteValue } from './identifier-error.js';
+import { ParseMemo } from './parse-memo.js';
 import { parseSpiffeUri, SPIFFE_SCHEME_PREFIX } from './spiffe-uri.js';
 import { formatTrustDomain, parseTrustDomain } from './trust-domain.js';
 import { parseClientId, parseNodeName } from './workload-name.js';
@@ -32,6 +33,9 @@ export interface SpiffeIdParts {
   readonly kind: SpiffeKind;
   readonly name: string;
 }
+
+/** Ids that parsed, by text: the same few are parsed several times per exchange. */
+const PARSED = new ParseMemo<SpiffeId>();
 
 function isSpiffeKind(value: string | undefined): value is SpiffeKind {
   return (SPIFFE_KINDS as readonly (string | undefined)[]).includes(value);
@@ -70,6 +74,8 @@ function parseName(kind: SpiffeKind, name: unknown, field: string): string {
  *   `details.field` = `<field>.name`
  */
 export function parseSpiffeId(input: unknown, field = 'spiffeId'): SpiffeId {
+  const known = PARSED.get(input);
+  if (known !== undefined) return known;
   const { trustDomain, segments, uri } = parseSpiffeUri(input, field);
   const domain = parseTrustDomain(trustDomain, `${field}.trustDomain`);
   if (segments.length !== 2) {
@@ -90,7 +96,10 @@ export function parseSpiffeId(input: unknown, field = 'spiffeId'): SpiffeId {
     );
   }
   const name = parseName(kind, segments[1], `${field}.name`);
-  return Object.freeze({ cluster: domain.cluster, city: domain.city, kind, name, trustDomain, uri });
+  return PARSED.remember(
+    input as string,
+    Object.freeze({ cluster: domain.cluster, city: domain.city, kind, name, trustDomain, uri }),
+  );
 }
 
 /**
