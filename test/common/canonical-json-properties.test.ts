@@ -73,6 +73,17 @@ describe('canonicalize properties', () => {
     );
   });
 
+  it('has a one-pass form that sorts wide objects and integer-like member names as canonicalize does', () => {
+    const name = fc.oneof(fc.string({ unit: 'binary' }), fc.nat({ max: 1000 }).map(String));
+    fc.assert(
+      fc.property(fc.dictionary(name, fc.integer(), { minKeys: 0, maxKeys: 60 }), (value) => {
+        expect(canonicalizeFast(value)).toBe(canonicalize(value));
+        expect(canonicalizeFast([value, { nested: value }])).toBe(canonicalize([value, { nested: value }]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('has a one-pass form that refuses what canonicalize refuses, with the same code and details', () => {
     const outcome = (canon: (value: unknown) => string, value: unknown) => {
       try {
