@@ -4,12 +4,14 @@ import type { AppClients } from '../nodes/index.js';
 import type { FetchRecordsRequest, FetchRecordsResponse } from '../proto/gen/citymesh/v1/dataset_service.js';
 import { HOME_CITY, PEER_CITY, startExchangeCluster } from './exchange-cluster.js';
 import { cpuMeter } from './exchange-cpu.js';
-import { measureEchoBaseline } from './grpc-echo/index.js';
+import { measureEchoBaseline, measureRelayBaseline, relayThroughputResult } from './grpc-echo/index.js';
 import { benchTiming, type LoadCall, measureLatency, measureThroughput } from './load.js';
 import { type BenchContext, type BenchResult, type BenchSuite, benchResult } from './result.js';
 
 /** Small pages (about 1.4 KB of records) keep the transfer small, so the ratio measures the security path more than bytes. */
 const PAGE_SIZE = 10;
+/** The relay baseline's payload: the JSON of one page of the fixture's records (checked against the first call). */
+const PAGE_JSON_BYTES = 1_386;
 const PURPOSE = 'cross-city-planning';
 
 /** One FetchRecords through the home node; fails unless it carries the provider's receipt and a full page. */
@@ -90,12 +92,20 @@ function describeLatency(l: { p50: number; p90: number; p99: number; max: number
  * - `exchange.cross_city.throughput`: saturation calls/s at the echo's concurrency; goal ratio ≥ 0.33.
  * - `exchange.cross_city.p99`: open-loop p99 at half of that saturation, against the echo's
  *   p99 at half of its own; goal ratio ≤ 3.
+ * - `grpc.relay.throughput`: the bare two-hop grpc-js mTLS relay (bench → relay process →
+ *   echo process, a page's worth of bytes, nothing but mTLS) at the same concurrency; its
+ *   ratio is the most any two-hop path reaches of the echo here. No goal.
  */
 export const exchangeCrossCitySuite: BenchSuite = {
   name: 'exchange.cross_city',
   async run(context: BenchContext): Promise<readonly BenchResult[]> {
     // The baseline first, before the cluster's processes exist, so they take nothing from it.
     const echo = await measureEchoBaseline(context);
+    const relay = await measureRelayBaseline(context, {
+      payloadBytes: PAGE_JSON_BYTES,
+      concurrency: echo.concurrency,
+    });
+    context.progress(`grpc.relay: ${(relay.throughput / echo.throughput).toFixed(3)} of the echo`);
     context.progress('exchange: starting the anchor and two city nodes as separate processes');
     const cluster = await startExchangeCluster(context.workDir, context.progress);
     try {
@@ -103,7 +113,8 @@ export const exchangeCrossCitySuite: BenchSuite = {
       const first = await fetch();
       const bytes = first.records.reduce((n, r) => n + r.json.length, 0);
       context.progress(
-        `exchange: ${HOME_CITY} app → ${HOME_CITY} node → ${PEER_CITY} node; ${PAGE_SIZE} records (${bytes} B of JSON) per call`,
+        `exchange: ${HOME_CITY} app → ${HOME_CITY} node → ${PEER_CITY} node; ${PAGE_SIZE} records (${bytes} B of JSON) per call` +
+          (bytes === relay.payloadBytes ? '' : ` (the relay baseline carried ${relay.payloadBytes} B)`),
       );
       let calls = 0;
       const call: LoadCall = async () => {
@@ -147,6 +158,7 @@ export const exchangeCrossCitySuite: BenchSuite = {
           baselineValue: echo.latency.p99,
           goal: { on: 'ratio', op: '<=', target: 3 },
         }),
+        relayThroughputResult(relay, echo),
       ];
     } finally {
       await cluster.stop();

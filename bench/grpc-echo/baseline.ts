@@ -1,3 +1,4 @@
+import { cpuMeter } from '../exchange-cpu.js';
 import { benchTiming, type LatencyResult, measureLatency, measureThroughput } from '../load.js';
 import type { BenchContext } from '../result.js';
 import { makeEchoCerts } from './certs.js';
@@ -56,12 +57,18 @@ async function measure(context: BenchContext, payloadBytes: number, concurrency:
   const client = echoClient(server.address, certs);
   try {
     const payload = Buffer.alloc(payloadBytes, 0x5a);
+    let calls = 0;
     const call = async (): Promise<void> => {
       await client.call(payload);
+      calls++;
     };
     context.progress(`grpc.echo: saturation, ${concurrency} in flight, ${payloadBytes} B`);
+    const meter = cpuMeter({ bench: process.pid, echo: server.pid });
     const throughput = await measureThroughput(call, { concurrency, ...timing });
-    context.progress(`grpc.echo: ${throughput.toFixed(0)} calls/s; latency at ${(throughput / 2).toFixed(0)}/s`);
+    context.progress(
+      `grpc.echo: ${throughput.toFixed(0)} calls/s; CPU ms per call: ${meter.perCall(calls)}; ` +
+        `latency at ${(throughput / 2).toFixed(0)}/s`,
+    );
     const latency = await measureLatency(call, { ratePerSecond: throughput / 2, ...timing });
     context.progress(
       `grpc.echo: p50 ${latency.p50.toFixed(0)} µs, p90 ${latency.p90.toFixed(0)} µs, p99 ${latency.p99.toFixed(0)} µs, ` +
