@@ -144,6 +144,33 @@ function positive(value: number, name: string): number {
   return value;
 }
 
+export const WARMUP_WINDOW_MS = 1_000;
+/** Windows in a row without a new best (by more than 5%) that end the warm-up, after at least `WARMUP_MIN_WINDOWS`. */
+const WARMUP_FLAT_WINDOWS = 3;
+const WARMUP_MIN_WINDOWS = 8;
+const WARMUP_MAX_WINDOWS = 20;
+
+/**
+ * Saturates the path in short windows until its rate stops rising (`WARMUP_FLAT_WINDOWS`
+ * in a row no more than 5% above the best before them), at least `WARMUP_MIN_WINDOWS` and
+ * at most `WARMUP_MAX_WINDOWS`.
+ * Fresh processes ramp up for seconds on a busy machine (JIT; at a low rate each
+ * call also pays its own syscalls and wake-ups, which keeps the rate low), and a ceiling
+ * measured on the ramp would understate it. Resolves with each window's calls/s, rounded.
+ */
+export async function warmUntilFlat(call: () => Promise<void>, concurrency: number): Promise<number[]> {
+  const rates: number[] = [];
+  let best = 0;
+  let flat = 0;
+  while (rates.length < WARMUP_MAX_WINDOWS && (rates.length < WARMUP_MIN_WINDOWS || flat < WARMUP_FLAT_WINDOWS)) {
+    const rate = await measureThroughput(call, { concurrency, durationMs: WARMUP_WINDOW_MS });
+    rates.push(Math.round(rate));
+    flat = rate > best * 1.05 ? 0 : flat + 1;
+    best = Math.max(best, rate);
+  }
+  return rates;
+}
+
 function positiveInteger(value: number, name: string): number {
   if (!(Number.isInteger(value) && value > 0)) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;

@@ -1,5 +1,12 @@
 import { cpuMeter } from '../exchange-cpu.js';
-import { benchTiming, type LatencyResult, measureLatency, measureThroughput } from '../load.js';
+import {
+  benchTiming,
+  type LatencyResult,
+  measureLatency,
+  measureThroughput,
+  WARMUP_WINDOW_MS,
+  warmUntilFlat,
+} from '../load.js';
 import type { BenchContext } from '../result.js';
 import { makeEchoCerts } from './certs.js';
 import { echoClient } from './client.js';
@@ -62,6 +69,12 @@ async function measure(context: BenchContext, payloadBytes: number, concurrency:
       await client.call(payload);
       calls++;
     };
+    // Warmed like the relay (until its rate stops rising): a baseline measured on its ramp
+    // would understate the echo and flatter every ratio taken against it.
+    if (!context.quick) {
+      const ramp = await warmUntilFlat(call, concurrency);
+      context.progress(`grpc.echo: warm-up, calls/s per ${WARMUP_WINDOW_MS} ms window: ${ramp.join(', ')}`);
+    }
     context.progress(`grpc.echo: saturation, ${concurrency} in flight, ${payloadBytes} B`);
     const meter = cpuMeter({ bench: process.pid, echo: server.pid });
     const throughput = await measureThroughput(call, { concurrency, ...timing });

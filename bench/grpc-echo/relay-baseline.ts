@@ -1,5 +1,5 @@
 import { cpuMeter } from '../exchange-cpu.js';
-import { benchTiming, measureThroughput } from '../load.js';
+import { benchTiming, measureThroughput, WARMUP_WINDOW_MS, warmUntilFlat } from '../load.js';
 import { type BenchContext, type BenchResult, benchResult } from '../result.js';
 import type { EchoBaseline } from './baseline.js';
 import { makeEchoCerts } from './certs.js';
@@ -57,7 +57,7 @@ export async function measureRelayBaseline(
     // windows measure calls rather than handshakes.
     await Promise.all(Array.from({ length: concurrency }, call));
     if (!context.quick) {
-      const ramp = await warmUp(call, concurrency);
+      const ramp = await warmUntilFlat(call, concurrency);
       context.progress(`grpc.relay: warm-up, calls/s per ${WARMUP_WINDOW_MS} ms window: ${ramp.join(', ')}`);
     }
     calls = 0;
@@ -72,33 +72,6 @@ export async function measureRelayBaseline(
     await relay?.stop();
     await echo.stop();
   }
-}
-
-const WARMUP_WINDOW_MS = 1_000;
-/** Windows in a row without a new best (by more than 5%) that end the warm-up, after at least `WARMUP_MIN_WINDOWS`. */
-const WARMUP_FLAT_WINDOWS = 3;
-const WARMUP_MIN_WINDOWS = 8;
-const WARMUP_MAX_WINDOWS = 20;
-
-/**
- * Saturates the path in short windows until its rate stops rising (`WARMUP_FLAT_WINDOWS`
- * in a row no more than 5% above the best before them), at least `WARMUP_MIN_WINDOWS` and
- * at most `WARMUP_MAX_WINDOWS`.
- * Three fresh processes ramp up for seconds on a busy machine (JIT; at a low rate each
- * call also pays its own syscalls and wake-ups, which keeps the rate low), and a ceiling
- * measured on the ramp would understate it. Resolves with each window's calls/s, rounded.
- */
-async function warmUp(call: () => Promise<void>, concurrency: number): Promise<number[]> {
-  const rates: number[] = [];
-  let best = 0;
-  let flat = 0;
-  while (rates.length < WARMUP_MAX_WINDOWS && (rates.length < WARMUP_MIN_WINDOWS || flat < WARMUP_FLAT_WINDOWS)) {
-    const rate = await measureThroughput(call, { concurrency, durationMs: WARMUP_WINDOW_MS });
-    rates.push(Math.round(rate));
-    flat = rate > best * 1.05 ? 0 : flat + 1;
-    best = Math.max(best, rate);
-  }
-  return rates;
 }
 
 /**
