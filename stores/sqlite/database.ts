@@ -6,14 +6,14 @@ export type SqliteDatabase = Database.Database;
 /** How long a writer waits for another connection's lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/** Page cache per connection, KiB. */
+export const PAGE_CACHE_KIB = 64 * 1024;
+
 /**
  * Opens (creating if needed) the database file and sets the connection pragmas.
  * Reopening after a crash needs nothing special: SQLite replays or discards the WAL on
  * open, so the database holds exactly the transactions that committed.
  */
-/** Page cache per connection, KiB. */
-export const PAGE_CACHE_KIB = 64 * 1024;
-
 export function openDatabase(path: string): SqliteDatabase {
   const db = new Database(path);
   try {

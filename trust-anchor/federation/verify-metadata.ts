@@ -54,6 +54,13 @@ function checkOptions(options: VerifyClusterMetadataOptions): void {
 }
 
 /**
+ * Largest cluster metadata document verified. It lists every member with its CA
+ * certificates, nodes and revocations: ~55 KB at 27 cities, and overlapping CA renewals
+ * or a national cluster grow it past the 64 KiB kept for other tokens.
+ */
+export const MAX_CLUSTER_METADATA_BYTES = 2 * 1024 * 1024;
+
+/**
  * Verifies signed cluster metadata (`typ: citymesh-cluster-metadata+jwt`):
  * - the strict JWS checks of {@link verifyJws} against the pinned anchor keys
  *   (`TOKEN_KEY_UNKNOWN`, `TOKEN_SIGNATURE_INVALID`, `TOKEN_TYPE_MISMATCH`, …);
@@ -68,13 +75,6 @@ function checkOptions(options: VerifyClusterMetadataOptions): void {
  * @throws MeshError as above
  * @throws TypeError when an option is invalid
  */
-/**
- * Largest cluster metadata document verified. It lists every member with its CA
- * certificates, nodes and revocations: ~55 KB at 27 cities, and overlapping CA renewals
- * or a national cluster grow it past the 64 KiB kept for other tokens.
- */
-export const MAX_CLUSTER_METADATA_BYTES = 2 * 1024 * 1024;
-
 export async function verifyClusterMetadata(
   jwt: unknown,
   options: VerifyClusterMetadataOptions,
