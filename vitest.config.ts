@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Files that replace a module with `vi.mock`: they need a module registry of their own. */
-const MOCKING = ['test/nodes/trust-state-persist.test.ts'];
+const ISOLATED = ['test/nodes/trust-state-persist.test.ts'];
 
 export default defineConfig({
   test: {
@@ -18,14 +18,14 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
-          exclude: ['node_modules/**', 'dist/**', ...MOCKING],
+          exclude: ['node_modules/**', 'dist/**', ...ISOLATED],
           // Files of one worker share its loaded modules: importing the trust anchor, gRPC,
           // libp2p and oidc-provider again for each of 126 files was about 40 % of the
           // suite's CPU. Every file still builds its own anchors, nodes and stores.
           isolate: false,
         },
       },
-      { extends: true, test: { name: 'mocking', include: MOCKING } },
+      { extends: true, test: { name: 'isolated', include: ISOLATED } },
     ],
   },
 });

@@ -19,9 +19,11 @@ export function clusterTopics(cluster: string): Readonly<Record<GossipTopicKind,
 }
 
 /**
- * Where a metadata version is published: always the metadata topic, and first the
- * revocations topic when the version carries a revocation newer than `sinceVersion`
- * (each revocation records the version that first carried it).
+ * Where a metadata version is published: the revocations topic when the version carries a
+ * revocation newer than `sinceVersion` (each revocation records the version that first
+ * carried it), else the metadata topic. Never both: every node subscribes to both and
+ * admits the document from either, so a second copy would tell no one anything, while
+ * doubling the cluster's traffic and validation work at the moment a revocation spreads.
  */
 export function metadataTopicsFor(
   cluster: string,
@@ -30,5 +32,5 @@ export function metadataTopicsFor(
 ): string[] {
   const topics = clusterTopics(cluster);
   const revokes = claims.revocations.some((r) => r.version > sinceVersion);
-  return revokes ? [topics.revocations, topics.metadata] : [topics.metadata];
+  return [revokes ? topics.revocations : topics.metadata];
 }

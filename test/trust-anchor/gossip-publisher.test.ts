@@ -39,6 +39,8 @@ describe('the anchor publishing metadata on gossip', () => {
 
   it('publishes a revocation written to its store to every node within a poll, no pull needed', async () => {
     const [beijing, tianjin, shijiazhuang] = [c.node('beijing'), c.node('tianjin'), c.node('shijiazhuang')];
+    const onMetadata = () => beijing.gossip.mesh.stats().topics[topics.metadata]?.accepted ?? 0;
+    const metadataBefore = onMetadata();
     const started = Date.now();
     const revoked = await c.anchor.anchor.revoke('city', 'shijiazhuang', 'publisher test');
     await waitFor(
@@ -49,6 +51,9 @@ describe('the anchor publishing metadata on gossip', () => {
     expect(beijing.fromGossip.at(-1)).toBe(revoked.version);
     expect(await codeOf(() => assertNotRevoked(tianjin.trust.metadata, { city: 'shijiazhuang' }))).toBe('CITY_REVOKED');
     expect(tianjin.gossip.mesh.stats().topics[topics.revocations]).toMatchObject({ rejected: 0 });
+    // On the revocations topic only: a second copy on the metadata topic would tell no one anything.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(onMetadata()).toBe(metadataBefore);
     await waitFor(
       () => !publisher.mesh.connectedPeers().includes(shijiazhuang.gossip.peerId),
       'the anchor hanging up the revoked city',

@@ -77,7 +77,17 @@ describe('relaying metadata', () => {
     const [beijing, tianjin, tangshan] = [c.node('beijing'), c.node('tianjin'), c.node('tangshan')];
     // A publisher that reaches tianjin only (beijing's key on a host allowed to dial tianjin
     // alone): tangshan can get the version only through tianjin's relay.
+    const beijingId = beijing.gossip.peerId;
     await beijing.gossip.stop();
+    // The publisher comes back under beijing's peer id: until tianjin has dropped the old
+    // connection and its gossipsub streams, it may keep them and send the newcomer nothing.
+    await waitFor(
+      () =>
+        !tianjin.gossip.mesh.connectedPeers().includes(beijingId) &&
+        !tianjin.gossip.mesh.subscribers(topics.metadata).includes(beijingId),
+      'tianjin dropping the stopped beijing',
+      20_000,
+    );
     const publisher = await GossipMesh.start({
       privateKey: readGossipKey(nodePath(beijing.dir, 'gossipKey')).privateKey,
       allowedPeers: () => new Map([[tianjin.gossip.peerId, tianjin.gossip.mesh.addresses[0]]]),
