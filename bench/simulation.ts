@@ -13,10 +13,20 @@ const canBind = (port: number) =>
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 
-/** A base port whose whole city layout (`base + 10(i+1)` and the two after, anchor at base and base + 2) is free now. */
+/** Where Linux starts handing out source ports for outgoing connections (`ip_local_port_range`). */
+const EPHEMERAL_PORTS_FROM = 32_768;
+
+/**
+ * A base port whose whole city layout (`base + 10(i+1)` and the two after, anchor at base
+ * and base + 2) is free now, below the ephemeral range: a port free when checked there can
+ * be taken a minute later as the source port of one of the cluster's own connections (a
+ * 27-city run lost a node to EADDRINUSE that way).
+ */
 async function freeBasePort(cities: number): Promise<number> {
+  const span = 10 * (cities + 1) + 3;
+  const slots = Math.floor((EPHEMERAL_PORTS_FROM - 20_000 - span) / 300);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + 300 * Math.floor(Math.random() * 130);
+    const base = 20_000 + 300 * Math.floor(Math.random() * slots);
     const ports = [base, base + 2, ...Array.from({ length: cities }, (_, i) => base + 10 * (i + 1))].flatMap((p) =>
       p === base || p === base + 2 ? [p] : [p, p + 1, p + 2],
     );
