@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getCity } from '../common/ids/index.js';
 import { type AppClients, connectApp } from '../nodes/index.js';
-import { cliArgv, freePort, runCli } from '../simulations/processes.js';
+import { cliArgv, cliEnv, freePort, runCli } from '../simulations/processes.js';
 import { SAMPLE_DATASETS, writeSampleCatalog } from '../simulations/samples/index.js';
 
 const CLUSTER = 'jjj';
@@ -53,7 +53,7 @@ function serve(
   ready: RegExp,
   children: ChildProcess[],
 ): Promise<RegExpMatchArray> {
-  const child = spawn(process.execPath, cliArgv(args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cliArgv(args), { cwd, env: cliEnv(args), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';

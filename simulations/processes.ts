@@ -17,25 +17,52 @@ export const SESSION_ENTRY = IN_DIST
   : resolve(HERE, '../dist/simulations/cli-session.js');
 
 /**
- * The V8 heap sizing a `citymesh node serve` process runs with; operators pass the same
- * in `NODE_OPTIONS` (README, "Node memory"). A node's live heap is about 45 MB, but at
- * V8's defaults its RSS was 160–230 MB: the young generation grows to 32 MiB (two 16 MiB
- * semi-spaces, which module loading alone fills) and the old generation may grow to four
- * times its live size between collections. 4 MiB semi-spaces hold a young generation of
- * 8 MiB; a 512 MiB old-space limit makes V8 size the node as a memory-constrained heap,
- * collecting the old generation when it has grown by about 40 % instead of 300 %, and
- * stopping a node whose live heap passes 512 MiB (ten times what one holds) instead of
- * letting it grow. Figures and throughput cost: README, "Node memory".
+ * The V8 flags a `citymesh node serve` process runs with; operators give the same on
+ * node's command line, since `NODE_OPTIONS` refuses `--optimize-for-size` (README, "Node
+ * memory"). A node's live heap is about 55 MB, nearly all
+ * of it compiled code and module sources, but at V8's defaults its RSS was 160–230 MB: the
+ * young generation grows to 32 MiB (two 16 MiB semi-spaces, which module loading alone
+ * fills) and the old generation may grow to four times its live size between collections.
+ * 4 MiB semi-spaces hold a young generation of 8 MiB; a 512 MiB old-space limit makes V8
+ * size the node as a memory-constrained heap, collecting the old generation when it has
+ * grown by about 40 % instead of 300 %, and stopping a node whose live heap passes 512 MiB
+ * (ten times what one holds) instead of letting it grow. `--optimize-for-size` has V8 keep
+ * less: smaller heap growth steps and less optimized code; in a 27-city simulation it took
+ * the nodes from 143.0 to 133.2 MB (mean) for about 16 % more CPU. Figures: README, "Node
+ * memory".
  */
 export const NODE_SERVE_V8_FLAGS: readonly string[] = Object.freeze([
   '--max-semi-space-size=4',
   '--max-old-space-size=512',
+  '--optimize-for-size',
 ]);
+
+/**
+ * glibc malloc settings for a `citymesh node serve` (README, "Node memory"): OpenSSL,
+ * nghttp2 and SQLite allocate through malloc from the main thread, libuv's pool (WebCrypto
+ * signatures, file I/O) and V8's workers, and glibc may give each such thread an arena of
+ * its own (up to eight per core) that keeps what was freed in it. Two arenas, and a fixed trim threshold so that freed
+ * memory at the top of the heap goes back to the system (by default the threshold grows
+ * with the largest block ever freed, up to 64 MiB): 3 MB less per node at 27 cities.
+ */
+export const NODE_SERVE_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+});
+
+const isServe = (args: readonly string[]) => args[0] === 'node' && args[1] === 'serve';
 
 /** Node's argv for `citymesh <args>`: {@link NODE_SERVE_V8_FLAGS} first for a `node serve`. */
 export function cliArgv(args: readonly string[]): string[] {
-  const serve = args[0] === 'node' && args[1] === 'serve';
-  return [...(serve ? NODE_SERVE_V8_FLAGS : []), CLI, ...args];
+  return [...(isServe(args) ? NODE_SERVE_V8_FLAGS : []), CLI, ...args];
+}
+
+/**
+ * The environment of `citymesh <args>`: `env` with {@link NODE_SERVE_ENV} for a `node serve`;
+ * a variable `env` already sets is left as it is.
+ */
+export function cliEnv(args: readonly string[], env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return isServe(args) ? { ...NODE_SERVE_ENV, ...env } : env;
 }
 
 /** Runs `citymesh <args>` as its own process to completion; killed after `timeoutMs`. */
@@ -69,7 +96,7 @@ export function startCli(
   timeoutMs = 30_000,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgv(args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, cliArgv(args), { cwd, env: cliEnv(args), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let started = false;
