@@ -92,13 +92,7 @@ export async function importVerificationKey(jwk: JWK, alg: FederationAlgorithm):
     return await key;
   } catch (err) {
     byAlg.delete(alg);
-    throw fail(
-      'TOKEN_KEY_UNKNOWN',
-      'key-unusable',
-      `key "${jwk.kid ?? null}" is not a usable ${alg} public key`,
-      { kid: jwk.kid ?? null },
-      err,
-    );
+    throw keyUnusable(jwk, alg, err);
   }
 }
 
@@ -112,12 +106,17 @@ export function nativeVerificationKey(jwk: JWK, alg: FederationAlgorithm): KeyOb
   try {
     return publicKeyObject(jwk, alg);
   } catch (err) {
-    throw fail(
-      'TOKEN_KEY_UNKNOWN',
-      'key-unusable',
-      `key "${jwk.kid ?? null}" is not a usable ${alg} public key`,
-      { kid: jwk.kid ?? null },
-      err,
-    );
+    throw keyUnusable(jwk, alg, err);
   }
+}
+
+/** The refusal of a JWK that does not import as an `alg` public key, with the import error as its cause. */
+function keyUnusable(jwk: JWK, alg: FederationAlgorithm, err: unknown) {
+  return fail(
+    'TOKEN_KEY_UNKNOWN',
+    'key-unusable',
+    `key "${jwk.kid ?? null}" is not a usable ${alg} public key`,
+    { kid: jwk.kid ?? null },
+    err,
+  );
 }
