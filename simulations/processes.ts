@@ -65,6 +65,24 @@ export function cliEnv(args: readonly string[], env: NodeJS.ProcessEnv = process
   return isServe(args) ? { ...NODE_SERVE_ENV, ...env } : env;
 }
 
+/** Every child process started here and not yet exited, so a stopped run can take them along. */
+const LIVE = new Set<ChildProcess>();
+
+function track<T extends ChildProcess>(child: T): T {
+  LIVE.add(child);
+  child.once('exit', () => LIVE.delete(child));
+  return child;
+}
+
+/**
+ * Stops every child process this module started that is still running (a frozen one is
+ * woken first), and resolves once they are all gone: what a simulation that is itself
+ * told to stop must do, or its anchor and nodes would outlive it.
+ */
+export function stopAllChildren(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return Promise.all([...LIVE].map((child) => stopProcess(child, signal))).then(() => undefined);
+}
+
 /** Runs `citymesh <args>` as its own process to completion; killed after `timeoutMs`. */
 export function cliResult(
   args: readonly string[],
@@ -72,9 +90,11 @@ export function cliResult(
   timeoutMs = 60_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, timeout: timeoutMs }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    track(
+      execFile(process.execPath, [CLI, ...args], { cwd, timeout: timeoutMs }, (err, stdout, stderr) => {
+        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      }),
+    );
   });
 }
 
@@ -96,7 +116,9 @@ export function startCli(
   timeoutMs = 30_000,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgv(args), { cwd, env: cliEnv(args), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(
+      spawn(process.execPath, cliArgv(args), { cwd, env: cliEnv(args), stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     let out = '';
     let err = '';
     let started = false;
@@ -138,7 +160,7 @@ export function runCliSession(
   options: { keepGoing?: boolean; timeoutMs?: number } = {},
 ): Promise<SessionResult[]> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [SESSION_ENTRY], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = track(spawn(process.execPath, [SESSION_ENTRY], { cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);

@@ -59,6 +59,18 @@ export function registerSimulateCommand(program: Command, io: CliIo, setExitCode
       );
       // The run itself (anchor, nodes, every phase) loads only now: usage errors and --help stay quick.
       const { runSimulation } = await import('../../simulations/run-simulation.js');
+      const { stopAllChildren } = await import('../../simulations/processes.js');
+      // Told to stop (a terminal's Ctrl-C, a supervisor's or CI's SIGTERM): the anchor and
+      // nodes are this run's processes, so they stop with it instead of holding their ports.
+      for (const [signal, code] of [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+      ] as const) {
+        process.once(signal, () => {
+          io.err(`\n${signal}: stopping the anchor and nodes\n`);
+          void stopAllChildren('SIGTERM').finally(() => process.exit(code));
+        });
+      }
       const report = await runSimulation({
         ...plan,
         workDir: resolve(opts.workDir),

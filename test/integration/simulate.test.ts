@@ -1,9 +1,33 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCENARIO_NAMES } from '../../simulations/scenarios.js';
-import { citymesh, freePort, requireBuiltCli } from '../support/cli-process.js';
+import { CLI, citymesh, freePort, requireBuiltCli } from '../support/cli-process.js';
+
+/** The live processes whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1] === String(pid);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('citymesh simulate (npm start)', () => {
   const work = mkdtempSync(join(tmpdir(), 'citymesh-simulate-'));
@@ -73,6 +97,48 @@ describe('citymesh simulate (npm start)', () => {
     expect(html).toContain('exchange.stream latency');
     expect(html).toContain('Revocation of shijiazhuang');
   }, 420_000);
+
+  it('takes its anchor and nodes along when it is stopped with SIGTERM', async () => {
+    requireBuiltCli();
+    const port = await freePort();
+    const run = spawn(
+      process.execPath,
+      [
+        CLI,
+        'simulate',
+        '--cities',
+        '2',
+        '--scenario',
+        'enrol,publish',
+        '--work-dir',
+        'stopped',
+        '--base-port',
+        String(port),
+      ],
+      { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => run.once('exit', (code) => resolve(code)));
+    let err = '';
+    run.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    // Once the nodes are starting, the anchor and at least one node are its children.
+    const deadline = Date.now() + 120_000;
+    let children: number[] = [];
+    while (children.length < 2) {
+      if (Date.now() > deadline) throw new Error(`no anchor and node started: ${err.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      if (/\[serve\]/.test(err)) children = childrenOf(run.pid as number);
+    }
+    try {
+      run.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      expect(err).toContain('SIGTERM: stopping the anchor and nodes');
+      expect(children.filter(alive)).toEqual([]);
+    } finally {
+      for (const pid of children.filter(alive)) process.kill(pid, 'SIGKILL');
+    }
+  }, 150_000);
 
   it('refuses a bad option with a usage error naming it, before starting anything', async () => {
     const r = await citymesh(['simulate', '--cluster', 'jjj', '--cities', '40', '--work-dir', 'never'], work);
