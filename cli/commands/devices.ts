@@ -246,7 +246,7 @@ export function registerDevicesCommands(
 
   devices
     .command('remove-credential <deviceId> <credentialId>')
-    .description("remove a key (after the rotation's overlap)")
+    .description("remove a key (after the rotation's overlap); an id starting with '-' goes after `--`")
     .requiredOption('--dir <dir>', 'the node folder')
     .option('--force', 'even when it is the only key of an active device valid now')
     .action(async (deviceId: string, credentialId: string, opts: { dir: string; force?: boolean }) => {

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Clock } from '../../common/clock.js';
@@ -97,6 +98,9 @@ export interface RunningNode {
  * Starts a joined city node: mTLS gRPC with the node's SVID (renewed in place), health
  * and reflection, metadata pulls on a timer, SVID renewal at half-life.
  */
+/** The longest a stop waits for admitted metadata versions to be written. */
+const STOP_FLUSH_MS = 5_000;
+
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const { dir, clock } = options;
   const log = options.logger ?? silentLogger;
@@ -113,6 +117,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const closers: (() => Promise<void> | void)[] = [() => stores.close()];
   try {
     const trust = await TrustState.load(dir, clock);
+    // Stopping waits for the versions already admitted to reach the disk (they are written
+    // off the event loop, gossip.md §5.1.1), so a node stopped right after a revocation
+    // restarts holding it; a failing disk, retried with back-off, cannot hold a stop up
+    // longer than STOP_FLUSH_MS (the start-up pull brings the version back).
+    closers.push(() => Promise.race([trust.flush(), delay(STOP_FLUSH_MS, undefined, { ref: false })]));
     const lifetime = () => {
       try {
         return trust.metadata.parameters.certificate_lifetime_hours;

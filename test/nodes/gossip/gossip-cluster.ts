@@ -130,12 +130,19 @@ export async function startGossipCluster(
     ...(anchorKey ? { anchorKey } : {}),
     ...(anchorGossipAddress ? { anchorGossipAddress } : {}),
     async stop() {
-      for (const n of all) {
-        await n.gossip.stop();
-        await n.stores.close();
+      // The folders go whatever fails before, and only after each node's pending trust
+      // writes (made off the event loop) are done: a write landing after the removal made
+      // its folder again, and dozens were left in the temp folder.
+      try {
+        for (const n of all) {
+          await n.gossip.stop();
+          await n.trust.flush();
+          await n.stores.close();
+        }
+        await anchor.stop();
+      } finally {
+        dirs.removeAll();
       }
-      await anchor.stop();
-      dirs.removeAll();
     },
   };
 }
