@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { type CryptoKey, importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { fail } from './failure.js';
 import { publicKeyObject } from './jws-native.js';
 import type { FederationAlgorithm, JwkSet } from './types.js';
@@ -68,37 +68,10 @@ export function assertKeyFits(jwk: JWK, alg: FederationAlgorithm): void {
   }
 }
 
-/** Imported keys of pinned JWK objects, so that long-lived pins are imported once. */
-const imported = new WeakMap<JWK, Map<FederationAlgorithm, Promise<CryptoKey>>>();
-
 /**
- * Imports the public part of `jwk` for `alg` (jose `importJWK`), cached per JWK object.
- *
- * @throws MeshError `TOKEN_KEY_UNKNOWN` (rule `key-unusable`) when the key does not import
- */
-export async function importVerificationKey(jwk: JWK, alg: FederationAlgorithm): Promise<CryptoKey> {
-  let byAlg = imported.get(jwk);
-  if (byAlg === undefined) {
-    byAlg = new Map();
-    imported.set(jwk, byAlg);
-  }
-  let key = byAlg.get(alg);
-  if (key === undefined) {
-    const { kty, crv, x, y } = jwk;
-    key = importJWK({ kty, crv, x, y }, alg) as Promise<CryptoKey>;
-    byAlg.set(alg, key);
-  }
-  try {
-    return await key;
-  } catch (err) {
-    byAlg.delete(alg);
-    throw keyUnusable(jwk, alg, err);
-  }
-}
-
-/**
- * The public part of `jwk` as a node:crypto KeyObject for `alg`, cached per JWK object
- * (the key {@link verifyJws} checks signatures with).
+ * The public part of `jwk` as a node:crypto KeyObject for `alg`, imported once per JWK
+ * object so that long-lived pins are imported once (the key {@link verifyJws} checks
+ * signatures with, natively or through jose).
  *
  * @throws MeshError `TOKEN_KEY_UNKNOWN` (rule `key-unusable`) when the key does not import
  */
@@ -106,17 +79,12 @@ export function nativeVerificationKey(jwk: JWK, alg: FederationAlgorithm): KeyOb
   try {
     return publicKeyObject(jwk, alg);
   } catch (err) {
-    throw keyUnusable(jwk, alg, err);
+    throw fail(
+      'TOKEN_KEY_UNKNOWN',
+      'key-unusable',
+      `key "${jwk.kid ?? null}" is not a usable ${alg} public key`,
+      { kid: jwk.kid ?? null },
+      err,
+    );
   }
-}
-
-/** The refusal of a JWK that does not import as an `alg` public key, with the import error as its cause. */
-function keyUnusable(jwk: JWK, alg: FederationAlgorithm, err: unknown) {
-  return fail(
-    'TOKEN_KEY_UNKNOWN',
-    'key-unusable',
-    `key "${jwk.kid ?? null}" is not a usable ${alg} public key`,
-    { kid: jwk.kid ?? null },
-    err,
-  );
 }

@@ -3,7 +3,7 @@ import type { ErrorDetails } from '../../common/errors/mesh-error.js';
 import type { ErrorCode } from '../../common/errors/registry.js';
 import { fail } from './failure.js';
 import { type Instant, toSeconds } from './instant.js';
-import { assertKeyFits, findKey, importVerificationKey, nativeVerificationKey } from './jwks.js';
+import { assertKeyFits, findKey, nativeVerificationKey } from './jwks.js';
 import { verifyCompactSignature } from './jws-native.js';
 import { FEDERATION_ALGORITHMS, type FederationAlgorithm, type JwkSet } from './types.js';
 
@@ -401,15 +401,14 @@ async function verifySignature(
       { kid: header.kid },
       cause,
     );
+  const key = nativeVerificationKey(jwk, header.alg);
   if (!Object.hasOwn(header, 'crit')) {
-    const key = nativeVerificationKey(jwk, header.alg);
     const [protectedHeader, payload, signature] = ctx.segments;
     if (!verifyCompactSignature(header.alg, key, `${protectedHeader}.${payload}`, signature)) {
       throw invalid(new Error('signature verification failed'));
     }
     return;
   }
-  const key = await importVerificationKey(jwk, header.alg);
   try {
     await compactVerify(ctx.token, key, {
       algorithms: [header.alg],
