@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../common/canonical-json.js';
+import { canonicalizeFast, type JsonValue } from '../../common/canonical-json.js';
 import type { Clock } from '../../common/clock.js';
 import { isMeshError, MeshError } from '../../common/errors/mesh-error.js';
 import { type Logger, silentLogger } from '../../common/logger.js';
@@ -9,7 +9,6 @@ import type {
   AuditReceipt,
   AuditStore,
 } from '../../common/stores/audit-store.js';
-import { canonicalPayload } from './canonical-payload.js';
 import { signCheckpoint } from './checkpoint.js';
 import { hashEntry } from './entry-hash.js';
 import type { AuditSigner } from './signer.js';
@@ -315,7 +314,9 @@ function prepare(event: AuditEvent, at: Date): Pending {
       details: { field: 'payload' },
     });
   }
-  return { at, kind, actor, correlationId, payload: canonicalPayload(payload), resolve: settle, reject: settle };
+  // One pass: the generic canonicalize() (an I-JSON check, then the package) was the
+  // largest single cost of an append.
+  return { at, kind, actor, correlationId, payload: canonicalizeFast(payload), resolve: settle, reject: settle };
 }
 
 /** Placeholder until the append's promise exists; replaced before the entry is queued. */

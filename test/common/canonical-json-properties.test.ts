@@ -84,6 +84,12 @@ describe('canonicalize properties', () => {
     );
   });
 
+  it('has a one-pass form that writes -0 as 0 and sorts members by UTF-16 code units', () => {
+    const value = { b: -0, a: [1e21, 0.1], '\u{1F600}': true, '\uFFFF': null };
+    expect(canonicalizeFast(value)).toBe('{"a":[1e+21,0.1],"b":0,"\u{1F600}":true,"\uFFFF":null}');
+    expect(canonicalizeFast(value)).toBe(canonicalize(value));
+  });
+
   it('has a one-pass form that refuses what canonicalize refuses, with the same code and details', () => {
     const outcome = (canon: (value: unknown) => string, value: unknown) => {
       try {
@@ -94,16 +100,27 @@ describe('canonicalize properties', () => {
     };
     const cycle: unknown[] = [];
     cycle.push(cycle);
+    const looped: Record<string, unknown> = { a: 1 };
+    looped.self = looped;
+    let deep: unknown = { leaf: 1 };
+    for (let i = 0; i < 1_200; i++) deep = { [`l${i}`]: [deep] };
     for (const value of [
       'lone \uD800',
+      { '\uDC00': 1 },
       Number.NaN,
       undefined,
+      { u: undefined },
       1n,
       [new Date(0)],
       { n: Number.NEGATIVE_INFINITY },
+      { f: () => 1 },
+      { [Symbol('s')]: 1 },
+      { m: new Map() },
       // biome-ignore lint/suspicious/noSparseArray: a hole is the point
       [1, , 2],
       cycle,
+      looped,
+      deep,
     ]) {
       const slow = outcome(canonicalize, value);
       expect(slow).toMatchObject({ code: 'MALFORMED_REQUEST' });
